@@ -1,0 +1,58 @@
+# SalaSafe: `make demo` serves the app with the Cambodia demo data; `make test` runs the tests.
+# DATABASE_URL=postgis://... uses an external PostGIS instead of the local cluster in var/pg.
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+PY := $(VENV)/bin/python
+MANAGE := $(PY) manage.py
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+ifeq ($(origin DATABASE_URL), undefined)
+DB_TARGET := db-local
+else
+DB_TARGET := db-external
+endif
+
+.PHONY: demo test lint stop setup sysdeps venv db-local db-external migrate messages bench
+
+demo: setup
+	DEBUG=1 SALASAFE_DEMO=1 $(MANAGE) migrate --no-input -v 0
+	DEBUG=1 SALASAFE_DEMO=1 $(MANAGE) compilemessages -v 0 --ignore=.venv
+	DEBUG=1 SALASAFE_DEMO=1 $(MANAGE) load_demo --if-empty
+	DEBUG=1 SALASAFE_DEMO=1 $(MANAGE) demo_logins
+	DEBUG=1 SALASAFE_DEMO=1 $(MANAGE) runserver $(HOST):$(PORT)
+
+test: setup
+	$(MANAGE) compilemessages -v 0 --ignore=.venv --settings=preparedness.settings_test
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+lint: venv
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	DEBUG=1 $(VENV)/bin/mypy preparedness schools
+
+stop:
+	scripts/pg-local stop
+
+setup: sysdeps venv $(DB_TARGET)
+
+sysdeps:
+	@scripts/system-deps
+
+venv: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e . --group dev
+	touch $@
+
+db-local:
+	@scripts/pg-local start
+
+db-external:
+	@echo "Using DATABASE_URL (no local cluster started)"
+
+messages: venv
+	DEBUG=1 $(MANAGE) makemessages -l km --ignore=.venv --ignore=var --ignore=bench

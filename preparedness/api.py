@@ -1,0 +1,72 @@
+"""API conventions shared by every app: pagination, errors, role permissions."""
+
+from typing import Any
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from rest_framework import pagination, permissions
+from rest_framework.exceptions import ValidationError
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+from rest_framework.views import exception_handler as drf_exception_handler
+from rest_framework_gis.pagination import GeoJsonPagination as _GeoJsonPagination
+
+from preparedness.access import access_for
+
+
+class PageNumberPagination(pagination.PageNumberPagination):
+    """`{count, next, previous, results}`; `?page_size=` up to 1000."""
+
+    page_size_query_param = "page_size"
+    max_page_size = 1000
+
+
+class GeoJsonPagination(_GeoJsonPagination):
+    """A FeatureCollection carrying `count`, `next` and `previous`."""
+
+    page_size_query_param = "page_size"
+    max_page_size = 1000
+
+
+def _as_lists(data: Any) -> Any:
+    if isinstance(data, dict):
+        return {key: _as_lists(value) for key, value in data.items()}
+    if isinstance(data, list):
+        return data
+    return [data]
+
+
+def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    """Render every error as `{field: [messages]}` (`detail` for errors without a field)."""
+    if isinstance(exc, DjangoValidationError):
+        if hasattr(exc, "error_dict"):
+            exc = ValidationError(exc.message_dict)
+        else:
+            exc = ValidationError({"detail": exc.messages})
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        return None
+    data = response.data
+    if isinstance(data, list):
+        data = {"detail": data}
+    response.data = _as_lists(data)
+    return response
+
+
+class HasRole(permissions.BasePermission):
+    """Allows requests from users holding one of `roles`; reads are open when `read_open`."""
+
+    roles: tuple[str, ...] = ()
+    read_open = True
+
+    def has_permission(self, request: Request, view: APIView) -> bool:
+        if self.read_open and request.method in permissions.SAFE_METHODS:
+            return True
+        return access_for(request.user).has_role(*self.roles)
+
+
+def role_permission(*roles: str, read_open: bool = True) -> type[HasRole]:
+    """A permission class letting `roles` write (and everyone read when `read_open`)."""
+    return type(
+        "HasRole_" + "_".join(roles), (HasRole,), {"roles": roles, "read_open": read_open}
+    )

@@ -1,0 +1,9 @@
+"""API of the core: tokens and administrative areas."""
+
+from django.urls import path
+
+from preparedness import views
+
+urlpatterns = [
+    path("auth/token/", views.ObtainTokenView.as_view(), name="api-token"),
+]

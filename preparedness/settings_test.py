@@ -1,0 +1,15 @@
+"""Test override: fast hashing, in-memory mail, a fixed key."""
+
+import os
+
+os.environ.setdefault("SECRET_KEY", "test-only-key")
+
+from preparedness.settings import *  # noqa: E402,F403
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+ALLOWED_HOSTS = ["testserver", "127.0.0.1", "localhost"]
+
+# Parallel test runs on one cluster each take their own test database.
+if os.environ.get("SALASAFE_TEST_DB_NAME"):
+    DATABASES["default"]["TEST"] = {"NAME": os.environ["SALASAFE_TEST_DB_NAME"]}  # noqa: F405

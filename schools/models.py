@@ -1,0 +1,127 @@
+"""Schools and the child-protection services around them."""
+
+from django.contrib.gis.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from preparedness.db import SearchKey
+from preparedness.models import AdminArea
+
+
+class Place(models.Model):
+    """What schools and services share: a national code, names, a commune and a point."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", _("Open")
+        CLOSED = "closed", _("Closed")
+
+    code = models.CharField(_("code"), max_length=32, unique=True)
+    name_en = models.CharField(_("name (English)"), max_length=200, blank=True)
+    name_km = models.CharField(_("name (Khmer)"), max_length=200, blank=True)
+    name_key = models.GeneratedField(
+        expression=SearchKey("code", "name_en", "name_km"),
+        output_field=models.TextField(),
+        db_persist=True,
+    )
+    commune = models.ForeignKey(
+        AdminArea,
+        to_field="code",
+        db_column="commune_code",
+        on_delete=models.PROTECT,
+        related_name="+",
+        limit_choices_to={"level": AdminArea.Level.COMMUNE},
+        verbose_name=_("commune"),
+    )
+    location = models.PointField(_("location"), srid=4326)
+    status = models.CharField(
+        _("status"), max_length=8, choices=Status.choices, default=Status.OPEN
+    )
+    closed_on = models.DateField(_("closed on"), null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        abstract = True
+        ordering = ["code"]
+
+    def __str__(self) -> str:
+        return f"{self.code} {self.name_en or self.name_km}"
+
+
+class School(Place):
+    """A school in the national EMIS, located by a point."""
+
+    class Level(models.TextChoices):
+        PRESCHOOL = "preschool", _("Preschool")
+        PRIMARY = "primary", _("Primary")
+        LOWER_SECONDARY = "lower_secondary", _("Lower secondary")
+        UPPER_SECONDARY = "upper_secondary", _("Upper secondary")
+
+    level = models.CharField(_("level"), max_length=16, choices=Level.choices)
+    enrolment_girls = models.PositiveIntegerField(_("girls enrolled"), default=0)
+    enrolment_boys = models.PositiveIntegerField(_("boys enrolled"), default=0)
+    evacuation_centre = models.BooleanField(
+        _("designated evacuation centre"), default=False
+    )
+
+    class Meta(Place.Meta):
+        verbose_name = _("school")
+        verbose_name_plural = _("schools")
+        indexes = [
+            models.Index(
+                fields=["commune"], opclasses=["varchar_pattern_ops"], name="school_commune_prefix"
+            ),
+            models.Index(fields=["level"], name="school_level"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(name_en="") | ~Q(name_km=""), name="school_has_a_name"
+            ),
+        ]
+
+    @property
+    def learners(self) -> int:
+        return self.enrolment_girls + self.enrolment_boys
+
+
+class Service(Place):
+    """A child-protection or emergency service near schools."""
+
+    class Kind(models.TextChoices):
+        CCWC = "ccwc", _("Commune committee for women and children (CCWC)")
+        WCCC = "wccc", _("Women and children consultative committee (WCCC)")
+        SOCIAL_WORKER = "social_worker", _("Community social worker")
+        SAFE_SHELTER = "safe_shelter", _("Safe shelter")
+        HEALTH_CENTRE = "health_centre", _("Health centre")
+        REFERRAL_HOSPITAL = "referral_hospital", _("Referral hospital")
+        POLICE_POST = "police_post", _("Police post")
+        PSYCHOSOCIAL_SUPPORT = "psychosocial_support", _("Psychosocial support")
+        EVACUATION_CENTRE = "evacuation_centre", _("Evacuation centre")
+
+    SENSITIVE_BY_DEFAULT = frozenset({Kind.SAFE_SHELTER})
+
+    kind = models.CharField(_("kind"), max_length=32, choices=Kind.choices)
+    contact = models.CharField(_("contact"), max_length=200, blank=True)
+    sensitive = models.BooleanField(
+        _("sensitive"),
+        default=False,
+        help_text=_(
+            "Exact location and contact are shown only to coordinators and the "
+            "officials of its area (on by default for safe shelters)."
+        ),
+    )
+
+    class Meta(Place.Meta):
+        verbose_name = _("service")
+        verbose_name_plural = _("services")
+        indexes = [
+            models.Index(
+                fields=["commune"], opclasses=["varchar_pattern_ops"], name="service_commune_prefix"
+            ),
+            models.Index(fields=["kind"], name="service_kind"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(name_en="") | ~Q(name_km=""), name="service_has_a_name"
+            ),
+        ]

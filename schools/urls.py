@@ -1,0 +1,3 @@
+"""Schools and services: API."""
+
+urlpatterns: list = []
