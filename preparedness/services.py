@@ -1,0 +1,1 @@
+"""Writes of the core: administrative areas, organizations, accounts."""
