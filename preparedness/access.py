@@ -35,7 +35,7 @@ class Access:
         return self.role in roles
 
     def covers(self, code: str) -> bool:
-        """Whether an area code lies inside this user's areas (nationwide roles cover all)."""
+        """Whether an area code lies in this user's areas (nationwide roles: all)."""
         if self.nationwide:
             return True
         return any(code.startswith(prefix) for prefix in self.area_codes)
@@ -97,7 +97,7 @@ def may_edit_in_area(user: AbstractBaseUser | AnonymousUser | None, code: str) -
 
 
 def may_see_sensitive(user: AbstractBaseUser | AnonymousUser | None, code: str) -> bool:
-    """May this user see exact locations and contacts of sensitive services in this area?"""
+    """May this user see exact places and contacts of sensitive services here?"""
     access = access_for(user)
     if access.has_role(Role.ADMINISTRATOR, Role.COORDINATOR):
         return True

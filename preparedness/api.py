@@ -37,7 +37,7 @@ def _as_lists(data: Any) -> Any:
 
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
-    """Render every error as `{field: [messages]}` (`detail` for errors without a field)."""
+    """Render every error as `{field: [messages]}` (`detail` when no field applies)."""
     if isinstance(exc, DjangoValidationError):
         if hasattr(exc, "error_dict"):
             exc = ValidationError(exc.message_dict)
@@ -54,7 +54,7 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
 
 
 class HasRole(permissions.BasePermission):
-    """Allows requests from users holding one of `roles`; reads are open when `read_open`."""
+    """Lets users holding one of `roles` write; reads are open when `read_open`."""
 
     roles: tuple[str, ...] = ()
     read_open = True
@@ -68,5 +68,7 @@ class HasRole(permissions.BasePermission):
 def role_permission(*roles: str, read_open: bool = True) -> type[HasRole]:
     """A permission class letting `roles` write (and everyone read when `read_open`)."""
     return type(
-        "HasRole_" + "_".join(roles), (HasRole,), {"roles": roles, "read_open": read_open}
+        "HasRole_" + "_".join(roles),
+        (HasRole,),
+        {"roles": roles, "read_open": read_open},
     )

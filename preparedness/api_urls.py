@@ -6,4 +6,10 @@ from preparedness import views
 
 urlpatterns = [
     path("auth/token/", views.ObtainTokenView.as_view(), name="api-token"),
+    path("admin-areas/", views.AdminAreaListView.as_view(), name="api-admin-area-list"),
+    path(
+        "admin-areas/<str:code>/",
+        views.AdminAreaDetailView.as_view(),
+        name="api-admin-area-detail",
+    ),
 ]

@@ -13,7 +13,7 @@ class SearchKey(models.Func):
     arity = None
     output_field = models.TextField()
 
-    def as_sql(self, compiler, connection, **extra_context):  # type: ignore[no-untyped-def]
+    def as_sql(self, compiler, connection, **extra_context):
         parts = []
         params: list[object] = []
         for expression in self.get_source_expressions():

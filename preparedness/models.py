@@ -11,7 +11,7 @@ CODE_LENGTH = {"province": 2, "district": 4, "commune": 6}
 
 
 class AdminArea(models.Model):
-    """A province (or the capital), district (srok/khan/krong) or commune (khum/sangkat).
+    """A province or the capital, district (srok/khan/krong) or commune (khum/sangkat).
 
     Codes are the national NCDD codes, stored as strings: province 2 digits,
     district 4, commune 6, each starting with its parent's code.
@@ -64,7 +64,9 @@ class AdminArea(models.Model):
         ordering = ["code"]
         indexes = [
             models.Index(
-                fields=["code"], opclasses=["varchar_pattern_ops"], name="adminarea_code_prefix"
+                fields=["code"],
+                opclasses=["varchar_pattern_ops"],
+                name="adminarea_code_prefix",
             ),
             models.Index(fields=["level", "code"]),
         ]
@@ -72,8 +74,14 @@ class AdminArea(models.Model):
             models.CheckConstraint(
                 condition=(
                     Q(level="province", code__regex=r"^[0-9]{2}$", parent__isnull=True)
-                    | Q(level="district", code__regex=r"^[0-9]{4}$", parent__isnull=False)
-                    | Q(level="commune", code__regex=r"^[0-9]{6}$", parent__isnull=False)
+                    | Q(
+                        level="district",
+                        code__regex=r"^[0-9]{4}$",
+                        parent__isnull=False,
+                    )
+                    | Q(
+                        level="commune", code__regex=r"^[0-9]{6}$", parent__isnull=False
+                    )
                 ),
                 name="adminarea_code_matches_level",
             ),
@@ -149,7 +157,9 @@ class Membership(models.Model):
         blank=True,
         related_name="memberships",
         verbose_name=_("areas in scope"),
-        help_text=_("An area covers everything inside it (a province covers its communes)."),
+        help_text=_(
+            "An area covers everything inside it (a province covers its communes)."
+        ),
     )
 
     class Meta:

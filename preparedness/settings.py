@@ -23,7 +23,11 @@ def env_bool(name: str, default: bool = False) -> bool:
 
 
 def env_list(name: str, default: str = "") -> list[str]:
-    return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
+    return [
+        item.strip()
+        for item in os.environ.get(name, default).split(",")
+        if item.strip()
+    ]
 
 
 DEBUG = env_bool("DEBUG")
@@ -35,16 +39,17 @@ if not SECRET_KEY:
         raise ImproperlyConfigured("Set SECRET_KEY (or DEBUG=1 for development).")
     SECRET_KEY = "insecure-development-key-not-for-production"
 
-ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost" if DEBUG or DEMO else "")
+ALLOWED_HOSTS = env_list(
+    "ALLOWED_HOSTS", "127.0.0.1,localhost" if DEBUG or DEMO else ""
+)
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 
 # The project-local PostGIS cluster that the Makefile creates under var/pg
 # listens only on a Unix socket in var/pg/run.
 LOCAL_PG_SOCKET_DIR = BASE_DIR / "var" / "pg" / "run"
 LOCAL_PG_PORT = os.environ.get("SALASAFE_PG_PORT", "54329")
-LOCAL_DATABASE_URL = (
-    f"postgis://salasafe@{quote(str(LOCAL_PG_SOCKET_DIR), safe='')}:{LOCAL_PG_PORT}/salasafe"
-)
+_SOCKET = quote(str(LOCAL_PG_SOCKET_DIR), safe="")
+LOCAL_DATABASE_URL = f"postgis://salasafe@{_SOCKET}:{LOCAL_PG_PORT}/salasafe"
 DATABASES = {
     "default": dj_database_url.parse(
         os.environ.get("DATABASE_URL") or LOCAL_DATABASE_URL,
@@ -103,7 +108,10 @@ TEMPLATES = [
 ]
 
 AUTH_PASSWORD_VALIDATORS = [
-    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {
+        "NAME": "django.contrib.auth.password_validation."
+        "UserAttributeSimilarityValidator"
+    },
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},

@@ -18,5 +18,5 @@ def search_key(*parts: str | None) -> str:
 
 
 def name_match_key(text: str) -> str:
-    """Return a key for matching place names across sources (letters and digits only)."""
+    """A key for matching place names across sources (letters and digits only)."""
     return "".join(ch for ch in search_key(text) if ch.isalnum())

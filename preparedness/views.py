@@ -1,14 +1,188 @@
 """Core pages and API views."""
 
+from collections.abc import Callable
+from functools import wraps
+
+from django.contrib import messages
+from django.contrib.auth import get_user_model
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
 from django.db import connection
+from django.db.models import Count, F, Prefetch, Q, QuerySet, Sum, Value
+from django.db.models.functions import Coalesce
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import render
-from drf_spectacular.utils import extend_schema
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from drf_spectacular.utils import extend_schema, extend_schema_view
+from rest_framework import generics
 from rest_framework.authtoken.views import ObtainAuthToken
+
+from preparedness.access import access_for
+from preparedness.forms import AccountForm
+from preparedness.models import AdminArea, Membership
+from preparedness.serializers import (
+    AdminAreaFeatureSerializer,
+    AdminAreaFilterSerializer,
+    AdminAreaSerializer,
+    validated_query,
+)
+from preparedness.services import user_create, user_update
+from preparedness.text import search_key
+from schools.models import School, Service
+
+Role = Membership.Role
 
 
 def home(request: HttpRequest) -> HttpResponse:
-    return render(request, "preparedness/home.html")
+    """What SalaSafe shows, live counts and, for officials, their schools."""
+    access = access_for(request.user)
+    my_schools = None
+    if access.role == Role.EDUCATION_OFFICIAL:
+        my_schools = (
+            School.objects.filter(status=School.Status.OPEN)
+            .filter(access.scope_q("commune__code"))
+            .count()
+        )
+    return render(
+        request,
+        "preparedness/home.html",
+        {"counts": _home_counts(), "my_schools": my_schools},
+    )
+
+
+def _home_counts() -> dict[str, int]:
+    """Current areas by level and open schools, learners and services: two queries."""
+    level = AdminArea.Level
+    counts = AdminArea.objects.filter(valid_to__isnull=True).aggregate(
+        provinces=Count("pk", filter=Q(level=level.PROVINCE)),
+        districts=Count("pk", filter=Q(level=level.DISTRICT)),
+        communes=Count("pk", filter=Q(level=level.COMMUNE)),
+    )
+    # One row per table; aggregating without GROUP BY answers 0 on empty tables.
+    schools = (
+        School.objects.filter(status=School.Status.OPEN)
+        .order_by()
+        .values(table=Value("schools"))
+        .annotate(
+            n=Count("pk"),
+            enrolled=Coalesce(Sum(F("enrolment_girls") + F("enrolment_boys")), 0),
+        )
+    )
+    services = (
+        Service.objects.filter(status=Service.Status.OPEN)
+        .order_by()
+        .values(table=Value("services"))
+        .annotate(n=Count("pk"), enrolled=Value(0))
+    )
+    for row in schools.union(services, all=True):
+        counts[row["table"]] = row["n"]
+        if row["table"] == "schools":
+            counts["learners"] = row["enrolled"]
+    return counts
+
+
+# Accounts: administrators manage users on the app's own pages.
+
+
+def administrator_required(
+    view: Callable[..., HttpResponse],
+) -> Callable[..., HttpResponse]:
+    """Anonymous users go to the sign-in page; signed-in non-administrators get 403."""
+
+    @login_required
+    @wraps(view)
+    def wrapped(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        if access_for(request.user).role != Role.ADMINISTRATOR:
+            raise PermissionDenied
+        return view(request, *args, **kwargs)
+
+    return wrapped
+
+
+@administrator_required
+def user_list(request: HttpRequest) -> HttpResponse:
+    """Accounts with their role, organization, areas and active flag, 100 a page."""
+    users = (
+        get_user_model()
+        .objects.select_related("membership__organization")
+        .prefetch_related(
+            Prefetch(
+                "membership__areas",
+                queryset=AdminArea.objects.only("id", "code").order_by("code"),
+            )
+        )
+        .order_by("username")
+    )
+    page = Paginator(users, 100).get_page(request.GET.get("page"))
+    return render(request, "accounts/user_list.html", {"page": page})
+
+
+@administrator_required
+def user_new(request: HttpRequest) -> HttpResponse:
+    """Create an account; the new user is emailed a link to set a password."""
+    form = AccountForm(request.POST or None)
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            user = user_create(
+                username=data["username"],
+                email=data["email"],
+                first_name=data["first_name"],
+                last_name=data["last_name"],
+                role=data["role"],
+                organization=data["organization"],
+                areas=data["areas"],
+                is_active=data["is_active"],
+                by=request.user,
+                domain=request.get_host(),
+                use_https=request.is_secure(),
+            )
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            messages.success(
+                request,
+                _("Account %(username)s created; a password-set email was sent.")
+                % {"username": user.get_username()},
+            )
+            return redirect("user-list")
+    return render(request, "accounts/user_form.html", {"form": form, "account": None})
+
+
+@administrator_required
+def user_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    """Change an account's details, role, organization, areas and active flag."""
+    account = get_object_or_404(get_user_model(), pk=pk)
+    if account.is_superuser and not request.user.is_superuser:
+        raise PermissionDenied
+    form = AccountForm(request.POST or None, instance=account)
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            user_update(
+                user=account,
+                username=data["username"],
+                email=data["email"],
+                first_name=data["first_name"],
+                last_name=data["last_name"],
+                role=data["role"],
+                organization=data["organization"],
+                areas=data["areas"],
+                is_active=data["is_active"],
+                by=request.user,
+            )
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            messages.success(
+                request,
+                _("Account %(username)s saved.") % {"username": account.get_username()},
+            )
+            return redirect("user-list")
+    return render(
+        request, "accounts/user_form.html", {"form": form, "account": account}
+    )
 
 
 def healthz(request: HttpRequest) -> JsonResponse:
@@ -25,3 +199,51 @@ def healthz(request: HttpRequest) -> JsonResponse:
 @extend_schema(tags=["auth"])
 class ObtainTokenView(ObtainAuthToken):
     """POST username and password; returns `{"token": ...}` for scripts."""
+
+
+# API: administrative areas
+
+ADMIN_AREA_LIST_FIELDS = (
+    "code",
+    "level",
+    "kind",
+    "name_en",
+    "name_km",
+    "parent__code",
+    "valid_from",
+    "valid_to",
+    "centroid",
+)
+
+
+@extend_schema_view(
+    get=extend_schema(tags=["admin areas"], parameters=[AdminAreaFilterSerializer])
+)
+class AdminAreaListView(generics.ListAPIView):
+    """Provinces, districts and communes without their boundaries, ordered by code."""
+
+    serializer_class = AdminAreaSerializer
+
+    def get_queryset(self) -> QuerySet[AdminArea]:
+        # TODO: call preparedness.selectors.area_list once it lands.
+        filters = validated_query(self.request, AdminAreaFilterSerializer)
+        queryset = AdminArea.objects.select_related("parent").only(
+            *ADMIN_AREA_LIST_FIELDS
+        )
+        if filters.get("level"):
+            queryset = queryset.filter(level=filters["level"])
+        if filters.get("parent"):
+            queryset = queryset.filter(parent__code=filters["parent"])
+        key = search_key(filters.get("q"))
+        if key:
+            queryset = queryset.filter(name_key__contains=key)
+        return queryset.order_by("code")
+
+
+@extend_schema_view(get=extend_schema(tags=["admin areas"]))
+class AdminAreaDetailView(generics.RetrieveAPIView):
+    """One area as a GeoJSON Feature with its boundary (EPSG:4326)."""
+
+    serializer_class = AdminAreaFeatureSerializer
+    queryset = AdminArea.objects.select_related("parent")
+    lookup_field = "code"

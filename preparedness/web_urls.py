@@ -4,6 +4,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import path
 
 from preparedness import views
+from preparedness.forms import PasswordResetForm
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -12,7 +13,10 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path(
         "accounts/password_reset/",
-        auth_views.PasswordResetView.as_view(),
+        auth_views.PasswordResetView.as_view(
+            form_class=PasswordResetForm,
+            extra_email_context={"site_name": "SalaSafe"},
+        ),
         name="password_reset",
     ),
     path(
@@ -30,4 +34,7 @@ urlpatterns = [
         auth_views.PasswordResetCompleteView.as_view(),
         name="password_reset_complete",
     ),
+    path("accounts/users/", views.user_list, name="user-list"),
+    path("accounts/users/new/", views.user_new, name="user-new"),
+    path("accounts/users/<int:pk>/", views.user_edit, name="user-edit"),
 ]

@@ -9,7 +9,7 @@ from preparedness.models import AdminArea
 
 
 class Place(models.Model):
-    """What schools and services share: a national code, names, a commune and a point."""
+    """What schools and services share: a code, names, a commune and a point."""
 
     class Status(models.TextChoices):
         OPEN = "open", _("Open")
@@ -69,7 +69,9 @@ class School(Place):
         verbose_name_plural = _("schools")
         indexes = [
             models.Index(
-                fields=["commune"], opclasses=["varchar_pattern_ops"], name="school_commune_prefix"
+                fields=["commune"],
+                opclasses=["varchar_pattern_ops"],
+                name="school_commune_prefix",
             ),
             models.Index(fields=["level"], name="school_level"),
         ]
@@ -116,7 +118,9 @@ class Service(Place):
         verbose_name_plural = _("services")
         indexes = [
             models.Index(
-                fields=["commune"], opclasses=["varchar_pattern_ops"], name="service_commune_prefix"
+                fields=["commune"],
+                opclasses=["varchar_pattern_ops"],
+                name="service_commune_prefix",
             ),
             models.Index(fields=["kind"], name="service_kind"),
         ]

@@ -1,3 +1,20 @@
-"""Schools and services: API."""
+"""Schools and services: API (this module is included at the site root)."""
 
-urlpatterns: list = []
+from django.urls import path
+
+from schools import views
+
+urlpatterns = [
+    path("api/schools/", views.SchoolListView.as_view(), name="api-school-list"),
+    path(
+        "api/schools/<str:code>/",
+        views.SchoolDetailView.as_view(),
+        name="api-school-detail",
+    ),
+    path("api/services/", views.ServiceListView.as_view(), name="api-service-list"),
+    path(
+        "api/services/<str:code>/",
+        views.ServiceDetailView.as_view(),
+        name="api-service-detail",
+    ),
+]

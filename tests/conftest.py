@@ -9,7 +9,7 @@ Role = Membership.Role
 
 @pytest.fixture
 def geography(db):
-    """Provinces 07 Kampot, 08 Kandal and 12 Phnom Penh, one district and commune each."""
+    """Provinces 07 Kampot, 08 Kandal, 12 Phnom Penh; one district and commune each."""
     return make_geography()
 
 

@@ -73,7 +73,9 @@ def make_user(username, role=None, areas=(), organization=None, **extra):
     return user
 
 
-def make_school(code="SCH-1", lon=104.92, lat=11.56, commune="120101", **extra) -> School:
+def make_school(
+    code="SCH-1", lon=104.92, lat=11.56, commune="120101", **extra
+) -> School:
     extra.setdefault("name_en", f"School {code}")
     extra.setdefault("level", School.Level.PRIMARY)
     return School.objects.create(
@@ -81,7 +83,9 @@ def make_school(code="SCH-1", lon=104.92, lat=11.56, commune="120101", **extra) 
     )
 
 
-def make_service(code="SRV-1", lon=104.93, lat=11.57, commune="120101", **extra) -> Service:
+def make_service(
+    code="SRV-1", lon=104.93, lat=11.57, commune="120101", **extra
+) -> Service:
     extra.setdefault("name_en", f"Service {code}")
     extra.setdefault("kind", Service.Kind.HEALTH_CENTRE)
     return Service.objects.create(

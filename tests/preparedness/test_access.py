@@ -11,7 +11,7 @@ def test_official_scope_covers_communes_of_their_province(users):
 
 
 def test_nationwide_roles_read_everywhere_but_do_not_edit_schools(users):
-    """Coordinators and planners cover every area for reading, but edit no school records."""
+    """Coordinators and planners read every area but edit no school records."""
     for name in ("coordinator", "planner"):
         assert access_for(users[name]).covers("080101")
         assert not may_edit_in_area(users[name], "080101")

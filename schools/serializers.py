@@ -1,0 +1,136 @@
+"""API representations of schools and services, and their query and input shapes."""
+
+from typing import Any
+
+from rest_framework import serializers
+from rest_framework_gis.serializers import GeoFeatureModelSerializer
+
+from preparedness.serializers import BBoxField, area_code_field
+from schools.models import Place, School, Service
+
+
+class AreaCodeField(serializers.CharField):
+    """The code of the commune's district or province: a prefix of the commune code."""
+
+    def __init__(self, length: int, **kwargs: Any) -> None:
+        self.length = length
+        kwargs.setdefault("source", "commune_id")
+        super().__init__(read_only=True, **kwargs)
+
+    def to_representation(self, value: Any) -> str:
+        return str(value)[: self.length]
+
+
+class PlaceFilterSerializer(serializers.Serializer):
+    """Query parameters shared by the school and service lists."""
+
+    province = area_code_field(2, help_text="Province code, e.g. 12.")
+    district = area_code_field(4, help_text="District code, e.g. 1201.")
+    commune = area_code_field(6, help_text="Commune code, e.g. 120101.")
+    status = serializers.ChoiceField(choices=Place.Status.choices, required=False)
+    q = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=200,
+        help_text="Part of the code or English or Khmer name "
+        "(case and zero-width spaces ignored).",
+    )
+    bbox = BBoxField(required=False)
+
+
+class SchoolFilterSerializer(PlaceFilterSerializer):
+    """Query parameters of the school list."""
+
+    level = serializers.ChoiceField(choices=School.Level.choices, required=False)
+    evacuation_centre = serializers.BooleanField(
+        required=False, allow_null=True, default=None
+    )
+
+
+class ServiceFilterSerializer(PlaceFilterSerializer):
+    """Query parameters of the service list."""
+
+    kind = serializers.ChoiceField(choices=Service.Kind.choices, required=False)
+
+
+class SchoolFeatureSerializer(GeoFeatureModelSerializer):
+    """A school as a GeoJSON Feature (EPSG:4326 point) whose id is the EMIS code."""
+
+    id = serializers.CharField(source="code", read_only=True)
+    learners = serializers.IntegerField(read_only=True)
+    commune = AreaCodeField(6)
+    district = AreaCodeField(4)
+    province = AreaCodeField(2)
+
+    class Meta:
+        model = School
+        geo_field = "location"
+        id_field = "id"
+        fields = (
+            "id",
+            "code",
+            "name_en",
+            "name_km",
+            "level",
+            "enrolment_girls",
+            "enrolment_boys",
+            "learners",
+            "commune",
+            "district",
+            "province",
+            "evacuation_centre",
+            "status",
+            "location",
+        )
+        read_only_fields = fields
+
+
+class ServiceFeatureSerializer(GeoFeatureModelSerializer):
+    """A service as a GeoJSON Feature (EPSG:4326 point); the feature id is its code."""
+
+    id = serializers.CharField(source="code", read_only=True)
+    commune = AreaCodeField(6)
+    district = AreaCodeField(4)
+    province = AreaCodeField(2)
+
+    class Meta:
+        model = Service
+        geo_field = "location"
+        id_field = "id"
+        fields = (
+            "id",
+            "code",
+            "kind",
+            "name_en",
+            "name_km",
+            "contact",
+            "commune",
+            "district",
+            "province",
+            "status",
+            "location",
+        )
+        read_only_fields = fields
+
+
+class SchoolUpdateSerializer(serializers.ModelSerializer):
+    """The fields of a school that PATCH may change; any other field is refused."""
+
+    class Meta:
+        model = School
+        fields = (
+            "name_en",
+            "name_km",
+            "level",
+            "enrolment_girls",
+            "enrolment_boys",
+            "evacuation_centre",
+        )
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        unknown = sorted(set(self.initial_data) - set(self.fields))
+        if unknown:
+            raise serializers.ValidationError(
+                {name: ["This field cannot be changed here."] for name in unknown}
+            )
+        return attrs
