@@ -61,7 +61,9 @@ def access_for(user: AbstractBaseUser | AnonymousUser | None) -> Access:
     if cached is not None:
         return cached
     membership = (
-        Membership.objects.filter(user_id=user.pk).prefetch_related("areas").first()
+        Membership.objects.filter(user_id=user.pk)
+        .only("role", "organization_id")
+        .first()
     )
     if getattr(user, "is_superuser", False):
         access = Access(
@@ -76,7 +78,7 @@ def access_for(user: AbstractBaseUser | AnonymousUser | None) -> Access:
         access = Access(
             role=membership.role,
             organization_id=membership.organization_id,
-            area_codes=tuple(sorted(a.code for a in membership.areas.all())),
+            area_codes=tuple(sorted(membership.areas.values_list("code", flat=True))),
         )
     setattr(user, _CACHE_ATTR, access)
     return access

@@ -2,6 +2,7 @@
 
 from typing import Any
 
+from django.core.exceptions import NON_FIELD_ERRORS
 from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import pagination, permissions
 from rest_framework.exceptions import ValidationError
@@ -49,6 +50,8 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     data = response.data
     if isinstance(data, list):
         data = {"detail": data}
+    elif isinstance(data, dict) and NON_FIELD_ERRORS in data:
+        data = {"non_field_errors": data.pop(NON_FIELD_ERRORS), **data}
     response.data = _as_lists(data)
     return response
 

@@ -36,6 +36,7 @@ class DemoStep:
     name: str
     order: int
     run: Callable[[DemoOptions], str]
+    loaded: Callable[[], bool] | None = None  # does the database already hold it?
 
 
 _STEPS: dict[str, DemoStep] = {}
@@ -48,6 +49,11 @@ def register_demo_step(step: DemoStep) -> None:
 
 def demo_steps() -> list[DemoStep]:
     return sorted(_STEPS.values(), key=lambda s: (s.order, s.name))
+
+
+def demo_loaded() -> bool:
+    """Whether every step that can tell says its data is already there."""
+    return all(step.loaded() for step in demo_steps() if step.loaded is not None)
 
 
 # --- A sketch of Cambodia's water, for placing demo data -----------------------

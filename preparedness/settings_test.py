@@ -13,3 +13,8 @@ ALLOWED_HOSTS = ["testserver", "127.0.0.1", "localhost"]
 # Parallel test runs on one cluster each take their own test database.
 if os.environ.get("SALASAFE_TEST_DB_NAME"):
     DATABASES["default"]["TEST"] = {"NAME": os.environ["SALASAFE_TEST_DB_NAME"]}  # noqa: F405
+
+# WhiteNoise serves STATIC_ROOT (filled by collectstatic in production); tests
+# find app static files directly.
+WHITENOISE_USE_FINDERS = True
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # noqa: F405

@@ -9,8 +9,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db import connection
-from django.db.models import Count, F, Prefetch, Q, QuerySet, Sum, Value
-from django.db.models.functions import Coalesce
+from django.db.models import Prefetch, QuerySet
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
@@ -29,57 +28,8 @@ from preparedness.serializers import (
 )
 from preparedness.services import user_create, user_update
 from preparedness.text import search_key
-from schools.models import School, Service
 
 Role = Membership.Role
-
-
-def home(request: HttpRequest) -> HttpResponse:
-    """What SalaSafe shows, live counts and, for officials, their schools."""
-    access = access_for(request.user)
-    my_schools = None
-    if access.role == Role.EDUCATION_OFFICIAL:
-        my_schools = (
-            School.objects.filter(status=School.Status.OPEN)
-            .filter(access.scope_q("commune__code"))
-            .count()
-        )
-    return render(
-        request,
-        "preparedness/home.html",
-        {"counts": _home_counts(), "my_schools": my_schools},
-    )
-
-
-def _home_counts() -> dict[str, int]:
-    """Current areas by level and open schools, learners and services: two queries."""
-    level = AdminArea.Level
-    counts = AdminArea.objects.filter(valid_to__isnull=True).aggregate(
-        provinces=Count("pk", filter=Q(level=level.PROVINCE)),
-        districts=Count("pk", filter=Q(level=level.DISTRICT)),
-        communes=Count("pk", filter=Q(level=level.COMMUNE)),
-    )
-    # One row per table; aggregating without GROUP BY answers 0 on empty tables.
-    schools = (
-        School.objects.filter(status=School.Status.OPEN)
-        .order_by()
-        .values(table=Value("schools"))
-        .annotate(
-            n=Count("pk"),
-            enrolled=Coalesce(Sum(F("enrolment_girls") + F("enrolment_boys")), 0),
-        )
-    )
-    services = (
-        Service.objects.filter(status=Service.Status.OPEN)
-        .order_by()
-        .values(table=Value("services"))
-        .annotate(n=Count("pk"), enrolled=Value(0))
-    )
-    for row in schools.union(services, all=True):
-        counts[row["table"]] = row["n"]
-        if row["table"] == "schools":
-            counts["learners"] = row["enrolled"]
-    return counts
 
 
 # Accounts: administrators manage users on the app's own pages.

@@ -1,4 +1,4 @@
-"""Pages of the core: home, health, sign-in, password reset, user management."""
+"""Pages of the core: health, sign-in, password reset, user management."""
 
 from django.contrib.auth import views as auth_views
 from django.urls import path
@@ -7,7 +7,6 @@ from preparedness import views
 from preparedness.forms import PasswordResetForm
 
 urlpatterns = [
-    path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),

@@ -209,5 +209,5 @@ def _upsert(model: type[School] | type[Service], rows: list, fields: list[str]) 
     )
 
 
-register_demo_step(DemoStep("schools", 40, demo_schools))
+register_demo_step(DemoStep("schools", 40, demo_schools, loaded=School.objects.exists))
 register_demo_step(DemoStep("services", 41, demo_services))

@@ -77,7 +77,9 @@ class School(Place):
         ]
         constraints = [
             models.CheckConstraint(
-                condition=~Q(name_en="") | ~Q(name_km=""), name="school_has_a_name"
+                condition=~Q(name_en="") | ~Q(name_km=""),
+                name="school_has_a_name",
+                violation_error_message=_("Give a name in English or in Khmer."),
             ),
         ]
 
@@ -126,6 +128,8 @@ class Service(Place):
         ]
         constraints = [
             models.CheckConstraint(
-                condition=~Q(name_en="") | ~Q(name_km=""), name="service_has_a_name"
+                condition=~Q(name_en="") | ~Q(name_km=""),
+                name="service_has_a_name",
+                violation_error_message=_("Give a name in English or in Khmer."),
             ),
         ]

@@ -1,10 +1,11 @@
-"""Schools and services: API (this module is included at the site root)."""
+"""Schools and services: the home page and the API (included at the site root)."""
 
 from django.urls import path
 
 from schools import views
 
 urlpatterns = [
+    path("", views.home, name="home"),
     path("api/schools/", views.SchoolListView.as_view(), name="api-school-list"),
     path(
         "api/schools/<str:code>/",

@@ -1,8 +1,11 @@
-"""API views of schools and services: thin adapters over selectors and services."""
+"""Home page and API of schools and services: thin adapters over selectors."""
 
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import Count, F, Q, QuerySet, Sum, Value
+from django.db.models.functions import Coalesce
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import generics, permissions
@@ -11,9 +14,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from preparedness.access import may_edit_in_area
+from preparedness.access import access_for, may_edit_in_area
 from preparedness.api import GeoJsonPagination, role_permission
-from preparedness.models import Membership
+from preparedness.models import AdminArea, Membership
 from preparedness.serializers import validated_query
 from schools.models import School, Service
 from schools.selectors import school_get, school_list, service_get, service_list
@@ -31,6 +34,54 @@ Role = Membership.Role
 CODE_PARAMETER = OpenApiParameter(
     "code", OpenApiTypes.STR, OpenApiParameter.PATH, description="EMIS or service code."
 )
+
+
+def home(request: HttpRequest) -> HttpResponse:
+    """What SalaSafe shows, live counts and, for officials, their schools."""
+    access = access_for(request.user)
+    my_schools = None
+    if access.role == Role.EDUCATION_OFFICIAL:
+        my_schools = (
+            School.objects.filter(status=School.Status.OPEN)
+            .filter(access.scope_q("commune__code"))
+            .count()
+        )
+    return render(
+        request,
+        "schools/home.html",
+        {"counts": _home_counts(), "my_schools": my_schools},
+    )
+
+
+def _home_counts() -> dict[str, int]:
+    """Current areas by level and open schools, learners and services: two queries."""
+    level = AdminArea.Level
+    counts = AdminArea.objects.filter(valid_to__isnull=True).aggregate(
+        provinces=Count("pk", filter=Q(level=level.PROVINCE)),
+        districts=Count("pk", filter=Q(level=level.DISTRICT)),
+        communes=Count("pk", filter=Q(level=level.COMMUNE)),
+    )
+    # One row per table; aggregating without GROUP BY answers 0 on empty tables.
+    schools = (
+        School.objects.filter(status=School.Status.OPEN)
+        .order_by()
+        .values(table=Value("schools"))
+        .annotate(
+            n=Count("pk"),
+            enrolled=Coalesce(Sum(F("enrolment_girls") + F("enrolment_boys")), 0),
+        )
+    )
+    services = (
+        Service.objects.filter(status=Service.Status.OPEN)
+        .order_by()
+        .values(table=Value("services"))
+        .annotate(n=Count("pk"), enrolled=Value(0))
+    )
+    for row in schools.union(services, all=True):
+        counts[row["table"]] = row["n"]
+        if row["table"] == "schools":
+            counts["learners"] = row["enrolled"]
+    return counts
 
 
 class MayEditInArea(permissions.BasePermission):

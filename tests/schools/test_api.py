@@ -303,6 +303,9 @@ def test_school_edit_keeps_the_record_valid(api_as, schools):
     )
 
     assert response.status_code == 400
+    assert response.json() == {
+        "non_field_errors": ["Give a name in English or in Khmer."]
+    }
     assert School.objects.get(code="SCH-KP").name_en != ""
 
 

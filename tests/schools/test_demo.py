@@ -62,3 +62,14 @@ def test_demo_creates_one_login_per_role(geography):
     assert may_edit_in_area(users["official_07"], "070101")
     assert not may_edit_in_area(users["official_07"], "120101")
     assert users["admin"].is_superuser
+
+
+def test_demo_if_empty_reuses_loaded_data(geography):
+    """`load_demo --if-empty` (used by `make demo`) leaves loaded data alone."""
+    call_command(
+        "load_demo", "--keep-admin-areas", "--schools", "20", "--services", "0"
+    )
+    first_five = list(School.objects.values_list("code", flat=True)[:5])
+    School.objects.filter(code__in=first_five).delete()
+    call_command("load_demo", "--keep-admin-areas", "--if-empty", "--schools", "20")
+    assert School.objects.count() == 15

@@ -5,7 +5,7 @@ import time
 from django.core.management.base import BaseCommand, CommandParser
 from django.db import transaction
 
-from preparedness.demo import DemoOptions, demo_logins_text, demo_steps
+from preparedness.demo import DemoOptions, demo_loaded, demo_logins_text, demo_steps
 
 
 class Command(BaseCommand):
@@ -27,9 +27,7 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: object, **opts: object) -> None:
-        from schools.models import School
-
-        if opts["if_empty"] and School.objects.exists():
+        if opts["if_empty"] and demo_loaded():
             self.stdout.write("Demo data already loaded; reusing it.")
         else:
             options = DemoOptions(
