@@ -3,8 +3,8 @@
 from django.contrib import admin
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
-from django.contrib.gis.admin import GISModelAdmin
 from django.utils.translation import gettext_lazy as _
+from leaflet.admin import LeafletGeoAdmin
 
 from preparedness.forms import MembershipAdminForm
 from preparedness.models import AdminArea, Membership, Organization
@@ -23,7 +23,7 @@ class NameKeySearchMixin:
 
 
 @admin.register(AdminArea)
-class AdminAreaAdmin(NameKeySearchMixin, GISModelAdmin):
+class AdminAreaAdmin(NameKeySearchMixin, LeafletGeoAdmin):
     list_display = ["code", "level", "name_en", "name_km", "kind", "parent", "valid_to"]
     list_filter = ["level", ("valid_to", admin.EmptyFieldListFilter)]
     search_fields = ["^code", "name_key__contains"]

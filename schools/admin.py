@@ -1,14 +1,14 @@
 """Django admin of schools and services, with their points on a map."""
 
 from django.contrib import admin
-from django.contrib.gis.admin import GISModelAdmin
 from django.utils.translation import gettext_lazy as _
+from leaflet.admin import LeafletGeoAdmin
 
 from preparedness.admin import NameKeySearchMixin
 from schools.models import School, Service
 
 
-class PlaceAdmin(NameKeySearchMixin, GISModelAdmin):
+class PlaceAdmin(NameKeySearchMixin, LeafletGeoAdmin):
     """What the school and service admins share; plain ModelAdmin saves for now."""
 
     autocomplete_fields = ["commune"]

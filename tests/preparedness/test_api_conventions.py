@@ -198,3 +198,12 @@ def test_area_detail_is_a_feature_with_its_boundary(api, geography):
     assert boundary.valid
     assert boundary.extent == pytest.approx((104.90, 11.54, 104.95, 11.58))
     assert boundary.contains(Point(104.92, 11.56))
+
+
+def test_api_docs_work_without_internet(db, client):
+    """The interactive API docs load Swagger UI from SalaSafe's own static files."""
+    response = client.get("/api/docs/")
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "swagger-ui" in html
+    assert "cdn." not in html and "https://" not in html.split("<body")[0]
