@@ -19,6 +19,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db.models import F
 from django.utils import timezone
+from shapely.geometry import shape
 
 from preparedness import gazetteer
 from preparedness.gazetteer import (
@@ -427,7 +428,7 @@ def test_same_named_candidates_without_a_deciding_centroid_are_ambiguous():
     ]
 
     def feature(level, name, bbox, iso=""):
-        geometry = gazetteer._polygonal(gazetteer.shape(box_geojson(*bbox)))
+        geometry = gazetteer.polygonal(shape(box_geojson(*bbox)))
         return BoundaryFeature(level, name, iso, name, geometry)
 
     layers = {
@@ -478,7 +479,9 @@ def test_missing_boundaries_are_downloaded(sources, tmp_path, settings, monkeypa
     mirror = write_boundaries(tmp_path / "mirror")
     for level, adm in gazetteer.BOUNDARY_LAYERS.items():
         (mirror / BOUNDARY_FILES[level]).rename(mirror / f"{adm}.json")
-    monkeypatch.setattr(gazetteer, "GEOBOUNDARIES_URL", mirror.as_uri() + "/{adm}.json")
+    monkeypatch.setattr(
+        gazetteer.sources, "GEOBOUNDARIES_URL", mirror.as_uri() + "/{adm}.json"
+    )
     load(units_dir=sources["units_dir"], no_gazetteer=True)
     target = tmp_path / "downloaded" / "cambodia" / "boundaries"
     assert sorted(p.name for p in target.iterdir()) == sorted(BOUNDARY_FILES.values())
@@ -493,7 +496,9 @@ def test_failed_download_names_the_missing_files(
     settings.SHARED_DATA_DIR = tmp_path / "shared"
     settings.DOWNLOADED_DATA_DIR = tmp_path / "downloaded"
     monkeypatch.setattr(
-        gazetteer, "GEOBOUNDARIES_URL", (tmp_path / "nowhere").as_uri() + "/{adm}"
+        gazetteer.sources,
+        "GEOBOUNDARIES_URL",
+        (tmp_path / "nowhere").as_uri() + "/{adm}",
     )
     with pytest.raises(CommandError) as error:
         load(units_dir=sources["units_dir"], no_gazetteer=True)
@@ -714,7 +719,7 @@ def test_communes_of_a_split_district_are_matched_within_the_province():
     a namesake of a commune matched in its own district is not merged into it."""
 
     def feature(level, name, bbox, iso=""):
-        geometry = gazetteer._polygonal(gazetteer.shape(box_geojson(*bbox)))
+        geometry = gazetteer.polygonal(shape(box_geojson(*bbox)))
         return BoundaryFeature(level, name, iso, name, geometry)
 
     units = [
