@@ -1,9 +1,13 @@
 """Schools and the child-protection services around them."""
 
 from django.contrib.gis.db import models
+from django.contrib.gis.db.models.functions import Transform
+from django.contrib.postgres.indexes import GistIndex
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from hazards.classes import HazardClass
+from hazards.models import UTM_48N, HazardLayer
 from preparedness.db import SearchKey
 from preparedness.models import AdminArea
 
@@ -33,6 +37,24 @@ class Place(models.Model):
         verbose_name=_("commune"),
     )
     location = models.PointField(_("location"), srid=4326)
+    # The same point in metres (UTM 48N) for fast, correct distances.
+    location_utm = models.GeneratedField(
+        expression=Transform("location", UTM_48N),
+        output_field=models.PointField(srid=UTM_48N, spatial_index=False),
+        db_persist=True,
+    )
+    hazard_level = models.PositiveSmallIntegerField(
+        _("hazard level"),
+        choices=HazardClass.choices,
+        default=HazardClass.NONE,
+        help_text=_("Highest hazard class over the active layers."),
+    )
+    hazard_levels = models.JSONField(
+        _("hazard level by type"),
+        default=dict,
+        blank=True,
+        help_text=_('Highest class per hazard type, e.g. {"riverine_flood": 3}.'),
+    )
     status = models.CharField(
         _("status"), max_length=8, choices=Status.choices, default=Status.OPEN
     )
@@ -74,6 +96,7 @@ class School(Place):
                 name="school_commune_prefix",
             ),
             models.Index(fields=["level"], name="school_level"),
+            GistIndex(fields=["location_utm"], name="school_location_utm"),
         ]
         constraints = [
             models.CheckConstraint(
@@ -125,6 +148,7 @@ class Service(Place):
                 name="service_commune_prefix",
             ),
             models.Index(fields=["kind"], name="service_kind"),
+            GistIndex(fields=["location_utm"], name="service_location_utm"),
         ]
         constraints = [
             models.CheckConstraint(
@@ -133,3 +157,60 @@ class Service(Place):
                 violation_error_message=_("Give a name in English or in Khmer."),
             ),
         ]
+
+
+class Exposure(models.Model):
+    """Where one school or service stands on one hazard layer.
+
+    Replaced set-wise whenever the layer or the places change; the layer gives
+    the provenance (name, scenario, source) and `computed_at` says when.
+    """
+
+    layer = models.ForeignKey(
+        HazardLayer, on_delete=models.CASCADE, related_name="+", verbose_name=_("layer")
+    )
+    school = models.ForeignKey(
+        School,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="exposures",
+    )
+    service = models.ForeignKey(
+        Service,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="exposures",
+    )
+    intensity = models.FloatField(_("intensity"), null=True, blank=True)
+    hazard_class = models.PositiveSmallIntegerField(
+        _("hazard class"), choices=HazardClass.choices
+    )
+    distance_km = models.FloatField(
+        _("distance to the nearest track (km)"), null=True, blank=True
+    )
+    computed_at = models.DateTimeField(_("computed at"))
+
+    class Meta:
+        verbose_name = _("exposure")
+        verbose_name_plural = _("exposures")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(school__isnull=True) ^ Q(service__isnull=True),
+                name="exposure_one_place",
+            ),
+            models.UniqueConstraint(
+                fields=["layer", "school"], name="exposure_layer_school"
+            ),
+            models.UniqueConstraint(
+                fields=["layer", "service"], name="exposure_layer_service"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["school"], name="exposure_school"),
+            models.Index(fields=["service"], name="exposure_service"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.school_id or self.service_id} on {self.layer_id}: {self.hazard_class}"
