@@ -9,6 +9,7 @@ Storm winds use the same rule with breaks 34, 64, 96 kt (1-minute sustained):
 """
 
 import bisect
+import itertools
 import math
 from collections.abc import Sequence
 
@@ -71,6 +72,6 @@ def check_breaks(breaks: Sequence[float]) -> list[str]:
         problems.append(str(_("Give one to three class breaks.")))
     if any(not math.isfinite(b) or b <= 0 for b in breaks):
         problems.append(str(_("Class breaks must be positive numbers.")))
-    if any(b >= a for b, a in zip(breaks, breaks[1:], strict=False)):
+    if any(earlier >= later for earlier, later in itertools.pairwise(breaks)):
         problems.append(str(_("Class breaks must be strictly increasing.")))
     return problems

@@ -213,4 +213,5 @@ class Exposure(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.school_id or self.service_id} on {self.layer_id}: {self.hazard_class}"
+        place = self.school_id or self.service_id
+        return f"{place} on {self.layer_id}: {self.hazard_class}"
