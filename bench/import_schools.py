@@ -12,8 +12,11 @@ commune_code column, so every commune is looked up) and times, in the same run:
   ogr2ogr    ogr2ogr -f PostgreSQL of the same CSV into a scratch table
   join       the bare point-in-commune UPDATE ... FROM ... ST_Intersects over it
 
-and prints a table with ratio = first / (ogr2ogr + join). Queries are not logged
-(settings.DEBUG is switched off after start-up, as in production).
+and prints a table with ratio = first / (ogr2ogr + join). For scale it also
+times a bare INSERT ... SELECT of the imported rows into the emptied schools
+table, committed: what any writer pays for that table's generated columns,
+indexes and foreign-key checks. Queries are not logged (settings.DEBUG is
+switched off after start-up, as in production).
 """
 
 from __future__ import annotations
@@ -21,7 +24,6 @@ from __future__ import annotations
 import argparse
 import csv
 import os
-import platform
 import subprocess
 import sys
 import tempfile
@@ -34,9 +36,12 @@ from typing import Any
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import environment, pg_params, setup_django, sql
+
 BENCH_DB = "salasafe_bench"
 OGR_TABLE = "bench_schools_ogr"
+COPY_TABLE = "bench_schools_copy"
 SEED = 20240601
 COLUMNS = [
     "code",
@@ -105,10 +110,8 @@ def main() -> None:
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
 
-    setup_django()
-    from django.db import connection
-
-    print(environment(connection))
+    setup_django(BENCH_DB)
+    print(environment())
     results = []
     with tempfile.TemporaryDirectory(prefix="salasafe-bench-") as tmp:
         folder = args.keep or Path(tmp)
@@ -129,85 +132,11 @@ def main() -> None:
 # --- database -------------------------------------------------------------------
 
 
-def setup_django() -> None:
-    """Start Django on the scratch database, creating and filling it if needed."""
-    sys.path.insert(0, str(ROOT))
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "preparedness.settings")
-    import django
-    from django.conf import settings
-
-    django.setup()
-    from django.db import connection
-
-    base = dict(connection.settings_dict)
-    if base["NAME"] != BENCH_DB:
-        # As Django's test runner does: point the connection at another database
-        # on the same server before it is opened.
-        settings.DATABASES["default"]["NAME"] = BENCH_DB
-        connection.close()
-        connection.settings_dict["NAME"] = BENCH_DB
-    create_database(base)
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT current_database()")
-        assert cursor.fetchone()[0] == BENCH_DB, "not on the scratch database"
-
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0, interactive=False)
-    from preparedness.models import AdminArea
-
-    communes = AdminArea.objects.filter(
-        level=AdminArea.Level.COMMUNE, boundary__isnull=False
-    )
-    if not communes.exists():
-        print("loading admin areas into the scratch database ...")
-        call_command("load_admin_areas", verbosity=0)
-    settings.DEBUG = False  # no query log: time the import as production runs it
-
-
-def create_database(settings_dict: dict[str, Any]) -> None:
-    import psycopg
-    from psycopg import sql
-
-    with psycopg.connect(autocommit=True, **pg_params(settings_dict, "postgres")) as c:
-        found = c.execute(
-            "SELECT 1 FROM pg_database WHERE datname = %s", [BENCH_DB]
-        ).fetchone()
-        if not found:
-            c.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(BENCH_DB)))
-            print(f"created database {BENCH_DB}")
-
-
-def pg_params(settings_dict: dict[str, Any], dbname: str) -> dict[str, str]:
-    keys = {"HOST": "host", "PORT": "port", "USER": "user", "PASSWORD": "password"}
-    params = {v: str(settings_dict[k]) for k, v in keys.items() if settings_dict.get(k)}
-    return {**params, "dbname": dbname}
-
-
-def sql(statement: str, params: list[Any] | None = None) -> list[tuple[Any, ...]]:
-    from django.db import connection
-
-    with connection.cursor() as cursor:
-        cursor.execute(statement, params)
-        return cursor.fetchall() if cursor.description else []
-
-
-def environment(connection: Any) -> str:
-    from django.contrib.gis.gdal import gdal_full_version
-
-    pg, gis = sql("SELECT version(), postgis_lib_version()")[0]
-    return (
-        f"{os.cpu_count()} cores, Python {platform.python_version()}, "
-        f"{pg.split(' on ')[0]}, PostGIS {gis}, {gdal_full_version().decode()}, "
-        f"database {connection.settings_dict['NAME']}"
-    )
-
-
 def cleanup() -> None:
     from schools.models import School
 
-    sql(f"DROP TABLE IF EXISTS {OGR_TABLE}")
-    sql(f"TRUNCATE {School._meta.db_table}")
+    sql(f"DROP TABLE IF EXISTS {OGR_TABLE}, {COPY_TABLE}")
+    sql(f"TRUNCATE {School._meta.db_table} CASCADE")
 
 
 # --- data -----------------------------------------------------------------------
@@ -308,13 +237,17 @@ def phase_timer() -> Iterator[dict[str, float]]:
 
 
 def time_import(path: Path) -> tuple[float, dict[str, float], Any]:
+    """Wall time of school_import, its phases and the Python process's CPU time."""
     from schools.services import school_import
 
     with phase_timer() as spent:
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         result = school_import(path=path)
-        total = time.perf_counter() - started
-    return total, dict(spent), result
+        total, cpu = time.perf_counter() - started, time.process_time() - cpu
+    phases = dict(spent)
+    phases["commit"] = total - sum(phases.values())  # and deferred FK checks
+    phases["python cpu"] = cpu
+    return total, phases, result
 
 
 def time_ogr2ogr(path: Path) -> float:
@@ -358,6 +291,34 @@ def time_bare_join(size: int) -> float:
     return elapsed
 
 
+def time_bare_insert() -> float:
+    """Write the imported rows again with one INSERT ... SELECT and commit: what
+    any writer pays for this table (generated columns, indexes, FK checks)."""
+    from django.db import transaction
+
+    from schools.models import School
+
+    table = School._meta.db_table
+    columns = ", ".join(
+        name
+        for (name,) in sql(
+            "SELECT quote_ident(attname) FROM pg_attribute "
+            "WHERE attrelid = %s::regclass AND attnum > 0 AND NOT attisdropped "
+            "AND attgenerated = '' ORDER BY attnum",
+            [table],
+        )
+    )
+    sql(f"DROP TABLE IF EXISTS {COPY_TABLE}")
+    sql(f"CREATE TABLE {COPY_TABLE} AS SELECT {columns} FROM {table}")
+    sql(f"TRUNCATE {table} CASCADE")
+    started = time.perf_counter()
+    with transaction.atomic():
+        sql(f"INSERT INTO {table} ({columns}) SELECT {columns} FROM {COPY_TABLE}")
+    elapsed = time.perf_counter() - started
+    sql(f"DROP TABLE {COPY_TABLE}")
+    return elapsed
+
+
 def run_size(path: Path, size: int, repeat: int) -> dict[str, Any]:
     from schools.models import School
 
@@ -368,20 +329,23 @@ def run_size(path: Path, size: int, repeat: int) -> dict[str, Any]:
             best[name] = (seconds, phases or {})
 
     for run in range(1, repeat + 1):
-        sql(f"TRUNCATE {School._meta.db_table}")
+        sql(f"TRUNCATE {School._meta.db_table} CASCADE")
         first, phases, result = time_import(path)
         assert (result.created, result.updated) == (size, 0), result
         keep("first", first, phases)
         again, phases, result = time_import(path)
         assert (result.created, result.updated) == (0, size), result
         keep("again", again, phases)
+        insert = time_bare_insert()
+        keep("insert", insert)
         ogr = time_ogr2ogr(path)
         keep("ogr", ogr)
         join = time_bare_join(size)
         keep("join", join)
         print(
-            f"{size:>7,} run {run}: first {first:.2f} s ({fmt(best['first'][1])}), "
-            f"re-import {again:.2f} s, ogr2ogr {ogr:.2f} s, join {join:.2f} s"
+            f"{size:>7,} run {run}: first {first:.2f} s, re-import {again:.2f} s, "
+            f"ogr2ogr {ogr:.2f} s, join {join:.2f} s, bare insert {insert:.2f} s",
+            flush=True,
         )
     return {"size": size, **best}
 
@@ -393,19 +357,20 @@ def fmt(phases: dict[str, float]) -> str:
 def print_table(results: list[dict[str, Any]]) -> None:
     head = (
         "| rows | salasafe first import s | re-import s | ogr2ogr s | bare join s "
-        "| ratio first / (ogr2ogr + join) |"
+        "| ratio first / (ogr2ogr + join) | bare insert s |"
     )
     print(head)
-    print("|" + "---|" * 6)
+    print("|" + "---|" * 7)
     for r in results:
         first, again = r["first"][0], r["again"][0]
-        ogr, join = r["ogr"][0], r["join"][0]
+        ogr, join, insert = r["ogr"][0], r["join"][0], r["insert"][0]
         print(
             f"| {r['size']:,} | {first:.2f} | {again:.2f} | {ogr:.2f} | {join:.2f} "
-            f"| {first / (ogr + join):.2f} |"
+            f"| {first / (ogr + join):.2f} | {insert:.2f} |"
         )
     print()
-    print("phases (s): read, check (parse and validate rows), locate, write")
+    print("phases of the fastest runs (s); check excludes locate, commit includes")
+    print("the deferred foreign-key checks; python cpu is this process's CPU time")
     for r in results:
         print(f"  {r['size']:>7,} first: {fmt(r['first'][1])}")
         print(f"  {r['size']:>7,} again: {fmt(r['again'][1])}")

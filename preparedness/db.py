@@ -20,10 +20,15 @@ class SearchKey(models.Func):
             sql, p = compiler.compile(expression)
             parts.append(f"coalesce({sql}, '')")
             params.extend(p)
-        joined = " || ' ' || ".join(parts)
+        joined = "(" + " || ' ' || ".join(parts) + ")"
+        # normalize() is the costly step: skip it for text already in NFC.
+        nfc = (
+            f"CASE WHEN {joined} IS NFC NORMALIZED THEN {joined} "
+            f"ELSE normalize({joined}, NFC) END"
+        )
         sql = (
-            "lower(btrim(regexp_replace(translate(normalize("
-            f"{joined}, NFC), U&'\\200B\\200C\\200D\\2060\\FEFF\\00AD', ''), "
+            f"lower(btrim(regexp_replace(translate({nfc}, "
+            "U&'\\200B\\200C\\200D\\2060\\FEFF\\00AD', ''), "
             "'\\s+', ' ', 'g')))"
         )
-        return sql, params
+        return sql, params * 3

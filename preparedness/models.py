@@ -63,11 +63,6 @@ class AdminArea(models.Model):
         verbose_name_plural = _("administrative areas")
         ordering = ["code"]
         indexes = [
-            models.Index(
-                fields=["code"],
-                opclasses=["varchar_pattern_ops"],
-                name="adminarea_code_prefix",
-            ),
             models.Index(fields=["level", "code"]),
         ]
         constraints = [

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import gc
 import io
 import zipfile
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -95,11 +97,30 @@ def read_table(
         raise ReadError(f"{path.name}: unknown file type {suffix!r} (use {known})")
     if not path.is_file():
         raise ReadError(f"{path}: no such file")
-    if suffix == ".csv":
-        return _read_csv(path)
-    if suffix == ".xlsx":
-        return _read_xlsx(path, sheet)
-    return _read_layer(path, sheet, srid)
+    with paused_gc():
+        if suffix == ".csv":
+            return _read_csv(path)
+        if suffix == ".xlsx":
+            return _read_xlsx(path, sheet)
+        return _read_layer(path, sheet, srid)
+
+
+@contextmanager
+def paused_gc() -> Iterator[None]:
+    """Pause Python's cycle collector while building rows by the hundred thousand.
+
+    Every row read or checked stays alive until the import ends, so the
+    collector would traverse all earlier rows again and again (a third of the
+    time of checking 100,000 rows). The rows hold no reference cycles, so
+    reference counting still frees them.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def parse_mapping(text: str | None) -> dict[str, str]:
@@ -171,20 +192,34 @@ def _columns(source: str, header: Iterable[object]) -> tuple[str, ...]:
     return columns
 
 
-def _table(source: str, lines: Iterator[tuple[int, Sequence[object]]]) -> Table:
-    """Build a table from numbered lines whose first line is the header."""
+def _table(
+    source: str,
+    lines: Iterator[tuple[int, Sequence[object]]],
+    text: Callable[[object], str] | None = None,
+) -> Table:
+    """Build a table from numbered lines whose first line is the header.
+
+    `text` turns a cell into a string: `_text` unless given (`str` for CSV,
+    whose cells already are strings).
+    """
+    text = text or _text
     try:
         _, header = next(lines)
     except StopIteration:
         raise ReadError(f"{source}: the file is empty") from None
     columns = _columns(source, header)
-    named = [(i, name) for i, name in enumerate(columns) if name]
+    names = [name for name in columns if name]
+    where = [i for i, name in enumerate(columns) if name]
+    width = len(columns)
     rows = []
     for number, cells in lines:
-        values = {name: _text(cells[i]) if i < len(cells) else "" for i, name in named}
-        if any(v.strip() for v in values.values()):
+        if len(cells) < width:
+            cells = [*cells, *[""] * (width - len(cells))]
+        picked = cells if len(names) == width else [cells[i] for i in where]
+        values = dict(zip(names, map(text, picked), strict=False))
+        if "".join(values.values()).strip():  # not a blank line
             rows.append(Row(number, values))
-    return Table(source, tuple(name for _, name in named), rows)
+    return Table(source, tuple(names), rows)
 
 
 def _read_csv(path: Path) -> Table:
@@ -199,7 +234,7 @@ def _read_csv(path: Path) -> Table:
     delimiter = max(DELIMITERS, key=first_line.count)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     try:
-        return _table(path.name, enumerate(reader, start=1))
+        return _table(path.name, enumerate(reader, start=1), text=str)
     except csv.Error as exc:
         raise ReadError(f"{path.name}: not a readable CSV file ({exc})") from None
 

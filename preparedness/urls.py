@@ -16,6 +16,7 @@ urlpatterns = [
         name="api-docs",
     ),
     path("", include("preparedness.web_urls")),
+    path("api/hazards/", include("hazards.urls")),
     path("api/", include("preparedness.api_urls")),
     path("", include("schools.urls")),
 ]

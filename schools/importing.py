@@ -13,11 +13,17 @@ from dataclasses import dataclass, field
 from django.contrib.gis.gdal import OGRGeometry
 from django.contrib.gis.gdal.geometries import MultiPoint as OGRMultiPoint
 from django.contrib.gis.gdal.geometries import Point as OGRPoint
-from django.contrib.gis.geos import Point
 from django.db import models
 
 from preparedness.models import AdminArea
-from preparedness.readers import ReadError, Row, RowError, Table, column_map
+from preparedness.readers import (
+    ReadError,
+    Row,
+    RowError,
+    Table,
+    column_map,
+    paused_gc,
+)
 from preparedness.spatial_sql import WGS84, PointIn, locate_points, point_problem
 from schools.models import School, Service
 
@@ -28,7 +34,9 @@ TRUE = frozenset({"yes", "y", "true", "1"})
 FALSE = frozenset({"no", "n", "false", "0", ""})
 NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?")
 WHOLE = re.compile(r"\+?\d+(\.0*)?")
+SEPARATORS = re.compile(r"[\s-]+")
 MAX_COUNT = 2_147_483_647
+KNOWN_SPELLINGS = 1000  # per choice column, remembered for the life of the process
 BATCH = 5000
 COORDINATES = ("lon", "lat", "x", "y")
 
@@ -58,12 +66,19 @@ class PlaceKind:
         return (*names, "commune_code", *COORDINATES)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class CleanRow:
-    """A good row as model field values."""
+    """A good row as model field values, and its point as lon/lat in EPSG:4326.
+
+    The point is kept as two floats rather than a GEOS Point in `values`: the
+    writer sends coordinates to PostGIS, and a GEOS object per row costs more
+    than the rest of the check (docs/benchmarks.md).
+    """
 
     number: int
     values: dict[str, object]
+    lon: float
+    lat: float
 
 
 @dataclass(frozen=True)
@@ -92,18 +107,29 @@ def text(max_length: int) -> Callable[[str], str]:
 
 def choice(choices: type[models.TextChoices]) -> Callable[[str], str]:
     allowed = ", ".join(choices.values)
+    keys = frozenset(choices.values)
+    known: dict[str, str] = {}  # cell -> key: a column repeats a few spellings
 
     def parse(value: str) -> str:
-        key = re.sub(r"[\s-]+", "_", value.lower())
-        if key not in choices.values:
+        if value in known:
+            return known[value]
+        key = SEPARATORS.sub("_", value.lower())
+        if key not in keys:
             given = f"{value!r} is not" if value else "missing; must be"
             raise ValueError(f"{given} one of {allowed}")
+        if len(known) < KNOWN_SPELLINGS:
+            known[value] = key
         return key
 
     return parse
 
 
 def count(value: str) -> int:
+    if value.isdecimal():  # the common case: the digits that \d in WHOLE matches
+        number = int(value)
+        if number > MAX_COUNT:
+            raise ValueError(f"{value!r} is too large")
+        return number
     if not value:
         return 0
     if value.startswith("-") and WHOLE.fullmatch(value[1:]):
@@ -178,6 +204,13 @@ def check_places(
     srid: int | None = None,
 ) -> Checked:
     """Check every row of `table`; raise ReadError for missing or misnamed columns."""
+    with paused_gc():
+        return _check_places(table, kind, mapping, srid)
+
+
+def _check_places(
+    table: Table, kind: PlaceKind, mapping: Mapping[str, str] | None, srid: int | None
+) -> Checked:
     cols = column_map(table, fields=kind.fields, mapping=mapping)
     xy_srid = _require_columns(table, cols, kind, srid)
     parsers = {
@@ -187,6 +220,7 @@ def check_places(
     }
     errors: list[RowError] = []
     pending: dict[int, dict[str, object]] = {}
+    lonlat: dict[int, tuple[float, float]] = {}
     points: dict[int, tuple[PointIn, str]] = {}
     first_row: dict[str, int] = {}
     for row in table.rows:
@@ -217,7 +251,8 @@ def check_places(
             found.append((exc.field, exc.reason))
         kind.complete(values)
         pending[row.number] = values
-        errors.extend(RowError(row.number, f, reason, code) for f, reason in found)
+        if found:
+            errors.extend(RowError(row.number, f, why, code) for f, why in found)
 
     # Set-based checks: are the named communes known, where are the points.
     named = {str(v["commune_id"]) for v in pending.values() if "commune_id" in v}
@@ -240,7 +275,7 @@ def check_places(
                 reason += f" (lon {where.lon:.5f}, lat {where.lat:.5f})"
             errors.append(RowError(number, label, reason, code))
             continue
-        values["location"] = Point(where.lon, where.lat, srid=WGS84)
+        lonlat[number] = (where.lon, where.lat)
         if given is None:
             if where.commune_code is None:
                 reason = "no commune found at this location; give commune_code"
@@ -252,7 +287,7 @@ def check_places(
     provided = {"code", "commune", "location"}
     provided |= {c.attr for name, c in parsers.items() if name in cols}
     return Checked(
-        rows=[CleanRow(n, v) for n, v in pending.items() if n not in bad],
+        rows=[CleanRow(n, v, *lonlat[n]) for n, v in pending.items() if n not in bad],
         errors=errors,
         fields=frozenset(provided),
         codes=frozenset(first_row),

@@ -90,11 +90,6 @@ class School(Place):
         verbose_name = _("school")
         verbose_name_plural = _("schools")
         indexes = [
-            models.Index(
-                fields=["commune"],
-                opclasses=["varchar_pattern_ops"],
-                name="school_commune_prefix",
-            ),
             models.Index(fields=["level"], name="school_level"),
             GistIndex(fields=["location_utm"], name="school_location_utm"),
         ]
@@ -142,11 +137,6 @@ class Service(Place):
         verbose_name = _("service")
         verbose_name_plural = _("services")
         indexes = [
-            models.Index(
-                fields=["commune"],
-                opclasses=["varchar_pattern_ops"],
-                name="service_commune_prefix",
-            ),
             models.Index(fields=["kind"], name="service_kind"),
             GistIndex(fields=["location_utm"], name="service_location_utm"),
         ]
@@ -166,8 +156,13 @@ class Exposure(models.Model):
     the provenance (name, scenario, source) and `computed_at` says when.
     """
 
+    # Indexed through the (layer, school) and (layer, service) unique constraints.
     layer = models.ForeignKey(
-        HazardLayer, on_delete=models.CASCADE, related_name="+", verbose_name=_("layer")
+        HazardLayer,
+        on_delete=models.CASCADE,
+        related_name="+",
+        db_index=False,
+        verbose_name=_("layer"),
     )
     school = models.ForeignKey(
         School,
@@ -206,10 +201,6 @@ class Exposure(models.Model):
             models.UniqueConstraint(
                 fields=["layer", "service"], name="exposure_layer_service"
             ),
-        ]
-        indexes = [
-            models.Index(fields=["school"], name="exposure_school"),
-            models.Index(fields=["service"], name="exposure_service"),
         ]
 
     def __str__(self) -> str:

@@ -4,11 +4,13 @@ from collections.abc import Mapping
 from typing import Any, TypeVar
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-from django.db.models import Q, QuerySet
+from django.db.models import OuterRef, Q, QuerySet, Subquery, Value
+from django.db.models.functions import Coalesce
 
+from hazards.models import HazardLayer
 from preparedness.access import sensitive_scope_q
 from preparedness.text import search_key
-from schools.models import School, Service
+from schools.models import Exposure, School, Service
 
 User = AbstractBaseUser | AnonymousUser | None
 PlaceT = TypeVar("PlaceT", School, Service)
@@ -96,3 +98,37 @@ def service_list(*, user: User, filters: Mapping[str, Any]) -> QuerySet[Service]
 def service_get(*, user: User, code: str) -> Service:
     """The service with this code if `user` may see it; raises Service.DoesNotExist."""
     return Service.objects.filter(visible_services_q(user)).get(code=code)
+
+
+EXPOSURE_LAYER_FIELDS = (
+    "name",
+    "hazard_type",
+    "representation",
+    "scenario",
+    "event_date",
+    "return_period",
+    "valid_time",
+    "units",
+    "source",
+)
+
+
+def school_exposures(*, code: str) -> QuerySet[HazardLayer]:
+    """Every active layer with the school's exposure on it, in one query.
+
+    Annotates `intensity`, `hazard_class` (0 where the school has no row: not
+    exposed), `distance_km` (track layers) and `computed_at` (when the row's
+    values were computed; null without a row).
+    """
+    rows = Exposure.objects.filter(layer=OuterRef("pk"), school__code=code)
+    return (
+        HazardLayer.objects.filter(active=True)
+        .only(*EXPOSURE_LAYER_FIELDS)
+        .annotate(
+            intensity=Subquery(rows.values("intensity")[:1]),
+            hazard_class=Coalesce(Subquery(rows.values("hazard_class")[:1]), Value(0)),
+            distance_km=Subquery(rows.values("distance_km")[:1]),
+            computed_at=Subquery(rows.values("computed_at")[:1]),
+        )
+        .order_by("hazard_type", "name")
+    )

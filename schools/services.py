@@ -23,6 +23,7 @@ from schools.importing import (
     check_places,
 )
 from schools.models import Place, School, Service
+from schools.sql import places_close, places_upsert
 
 T = TypeVar("T")
 P = TypeVar("P", bound=Place)
@@ -166,22 +167,33 @@ def _upsert(
     update_fields: list[str],
     progress: Progress | None,
 ) -> tuple[int, int]:
-    """Insert or update `rows` by code in batches; return (created, updated)."""
-    created = updated = 0
-    for batch in _batches(rows):
-        codes = [row.values["code"] for row in batch]
-        existing = model._default_manager.filter(code__in=codes).count()
-        opened = {"status": Place.Status.OPEN, "closed_on": None}
-        model._default_manager.bulk_create(
-            [model(**row.values, **opened) for row in batch],
-            update_conflicts=True,
-            unique_fields=["code"],
-            update_fields=[*update_fields, "updated_at"],
-        )
-        created, updated = created + len(batch) - existing, updated + existing
-        if progress is not None:
-            progress(created + updated, len(rows))
-    return created, updated
+    """Insert or update `rows` by code, set-based; return (created, updated).
+
+    New places are open and get every field (model defaults for those the file
+    lacks); existing ones get `update_fields`, so created_at never changes.
+    """
+    if not rows:
+        return 0, 0
+    given = rows[0].values.keys()
+    columns = {name: [row.values[name] for row in rows] for name in given}
+    now = timezone.now()
+    constants: dict[str, object] = {
+        f.attname: f.get_default()
+        for f in model._meta.concrete_fields
+        if not (f.primary_key or f.generated or f.attname in given)
+        and f.name != "location"
+    }
+    opened = {"status": Place.Status.OPEN, "closed_on": None}
+    constants |= {**opened, "created_at": now, "updated_at": now}
+    return places_upsert(
+        model=model,
+        columns=columns,
+        lon=[row.lon for row in rows],
+        lat=[row.lat for row in rows],
+        constants=constants,
+        update=[*update_fields, "updated_at"],
+        progress=None if progress is None else lambda done: progress(done, len(rows)),
+    )
 
 
 def _close_missing(model: type[P], *, keep: frozenset[str]) -> int:
@@ -189,12 +201,9 @@ def _close_missing(model: type[P], *, keep: frozenset[str]) -> int:
     places = model._default_manager
     open_codes = places.filter(status=Place.Status.OPEN).values_list("code", flat=True)
     missing = sorted(set(open_codes) - keep)
-    today, now = timezone.localdate(), timezone.now()
-    for batch in _batches(missing):
-        places.filter(code__in=batch, status=Place.Status.OPEN).update(
-            status=Place.Status.CLOSED, closed_on=today, updated_at=now
-        )
-    return len(missing)
+    return places_close(
+        model=model, codes=missing, today=timezone.localdate(), now=timezone.now()
+    )
 
 
 def _batches(items: Sequence[T], size: int = 1000) -> Iterator[Sequence[T]]:

@@ -12,6 +12,11 @@ urlpatterns = [
         views.SchoolDetailView.as_view(),
         name="api-school-detail",
     ),
+    path(
+        "api/schools/<str:code>/exposure/",
+        views.SchoolExposureView.as_view(),
+        name="api-school-exposure",
+    ),
     path("api/services/", views.ServiceListView.as_view(), name="api-service-list"),
     path(
         "api/services/<str:code>/",

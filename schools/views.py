@@ -8,18 +8,26 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
-from rest_framework import generics, permissions
+from rest_framework import generics, permissions, serializers
 from rest_framework.exceptions import NotFound
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from hazards.classes import HazardClass
+from hazards.models import HazardLayer
 from preparedness.access import access_for, may_edit_in_area
 from preparedness.api import GeoJsonPagination, role_permission
 from preparedness.models import AdminArea, Membership
 from preparedness.serializers import validated_query
 from schools.models import School, Service
-from schools.selectors import school_get, school_list, service_get, service_list
+from schools.selectors import (
+    school_exposures,
+    school_get,
+    school_list,
+    service_get,
+    service_list,
+)
 from schools.serializers import (
     SchoolFeatureSerializer,
     SchoolFilterSerializer,
@@ -174,3 +182,53 @@ class ServiceDetailView(generics.RetrieveAPIView):
             raise NotFound() from None
         self.check_object_permissions(self.request, service)
         return service
+
+
+class SchoolExposureSerializer(serializers.ModelSerializer):
+    """One active hazard layer, its provenance and the school's exposure on it.
+
+    (Belongs in schools/serializers.py; kept here until that file's owner moves it.)
+    """
+
+    layer = serializers.IntegerField(source="pk", read_only=True)
+    intensity = serializers.FloatField(read_only=True, allow_null=True)
+    hazard_class = serializers.ChoiceField(choices=HazardClass.choices, read_only=True)
+    distance_km = serializers.FloatField(
+        read_only=True, allow_null=True, help_text="Distance to the nearest track."
+    )
+    computed_at = serializers.DateTimeField(read_only=True, allow_null=True)
+
+    class Meta:
+        model = HazardLayer
+        fields = (
+            "layer",
+            "name",
+            "hazard_type",
+            "representation",
+            "scenario",
+            "event_date",
+            "return_period",
+            "valid_time",
+            "source",
+            "intensity",
+            "units",
+            "hazard_class",
+            "distance_km",
+            "computed_at",
+        )
+        read_only_fields = fields
+
+
+@extend_schema_view(get=extend_schema(tags=["schools"], parameters=[CODE_PARAMETER]))
+class SchoolExposureView(generics.ListAPIView):
+    """The school's exposure on every active hazard layer, with each layer's
+    provenance (scenario, source) and when it was computed; class 0 = not exposed."""
+
+    serializer_class = SchoolExposureSerializer
+    pagination_class = None
+
+    def get_queryset(self) -> QuerySet[HazardLayer]:
+        code = self.kwargs["code"]
+        if not School.objects.filter(code=code).exists():
+            raise NotFound()
+        return school_exposures(code=code)

@@ -8,6 +8,7 @@ import csv
 import io
 import json
 import subprocess
+from datetime import timedelta
 from pathlib import Path
 
 import openpyxl
@@ -590,3 +591,84 @@ def test_large_files_show_a_progress_bar(geography, tmp_path, capsys):
     run("import_schools", write_csv(tmp_path / "big.csv", rows))
     assert "1001/1001" in capsys.readouterr().err
     assert School.objects.count() == 1001
+
+
+# --- the set-based write ------------------------------------------------------------
+
+
+def test_counts_created_and_updated_across_batches(
+    geography, tmp_path, monkeypatch, capsys
+):
+    """Created and updated are counted per row over several write batches, and
+    the progress bar reaches the total."""
+    monkeypatch.setattr("schools.sql.BATCH", 2)
+    monkeypatch.setattr("schools.management.commands.import_schools.PROGRESS_FROM", 1)
+    make_school(code="S2")
+    make_school(code="S4")
+    rows = [school(f"S{i}") for i in range(1, 6)]
+    out, _ = run("import_schools", write_csv(tmp_path / "s.csv", rows))
+    assert "read 5, created 3, updated 2, closed 0, rejected 0" in out
+    assert "5/5" in capsys.readouterr().err
+    assert School.objects.count() == 5
+    assert set(School.objects.values_list("name_en", flat=True)) == {
+        f"School S{i}" for i in range(1, 6)
+    }
+
+
+def test_reimport_keeps_created_at_and_moves_updated_at(geography, tmp_path):
+    """A re-import changes updated_at but never created_at."""
+    month = timedelta(days=30)
+    path = write_csv(tmp_path / "s.csv", [school("S1")])
+    run("import_schools", path)
+    before = School.objects.get()
+    assert before.created_at == before.updated_at
+    School.objects.update(
+        created_at=before.created_at - month,
+        updated_at=before.updated_at - month,
+    )
+    run("import_schools", path)
+    after = School.objects.get()
+    assert after.created_at == before.created_at - month
+    assert after.updated_at > before.updated_at - month
+    assert after.id == before.id
+
+
+def test_new_school_without_optional_columns_gets_model_defaults(geography, tmp_path):
+    """A school created from a file without optional columns gets the model's
+    defaults, and its location and commune from the file."""
+    columns = ["code", "name_km", "level", "lon", "lat"]
+    path = write_csv(tmp_path / "s.csv", [school("S1")], columns)
+    run("import_schools", path)
+    s = School.objects.get()
+    assert (s.name_en, s.name_km) == ("", KHMER)
+    assert (s.enrolment_girls, s.enrolment_boys, s.evacuation_centre) == (0, 0, False)
+    assert (s.status, s.closed_on, s.commune_id) == ("open", None, "120101")
+    assert s.location.srid == 4326
+    assert s.location.coords == pytest.approx((104.92, 11.56))
+
+
+def test_reimport_moves_a_school_and_keeps_fields_the_file_lacks(geography, tmp_path):
+    """A re-import updates the location and commune it gives and keeps the rest."""
+    make_school(code="S1", enrolment_girls=7, evacuation_centre=True)
+    columns = ["code", "name_en", "level", "lon", "lat"]
+    moved = school("S1", name_en="Moved", lon="104.20", lat="10.60")  # Kampot
+    run("import_schools", write_csv(tmp_path / "s.csv", [moved], columns))
+    s = School.objects.get()
+    assert (s.name_en, s.commune_id) == ("Moved", "070101")
+    assert s.location.coords == pytest.approx((104.20, 10.60))
+    assert (s.enrolment_girls, s.evacuation_centre) == (7, True)
+
+
+def test_service_reimport_keeps_a_sensitive_flag(geography, tmp_path):
+    """Without a sensitive column a re-import keeps the stored flag of a service."""
+    run(
+        "import_services",
+        write_csv(tmp_path / "a.csv", [service("P1")], SERVICE_COLUMNS),
+    )
+    Service.objects.update(sensitive=True)
+    out, _ = run(
+        "import_services",
+        write_csv(tmp_path / "b.csv", [service("P1")], SERVICE_COLUMNS),
+    )
+    assert "created 0, updated 1" in out
+    assert Service.objects.get().sensitive is True

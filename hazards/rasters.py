@@ -1,0 +1,243 @@
+"""Hazard rasters: the only module that opens rasters (with rasterio).
+
+A raster layer is one band of intensity (flood depth in metres, ...) in any CRS.
+On import it is checked (`raster_check`), then written as a Cloud-Optimized
+GeoTIFF under MEDIA_ROOT with a name the server chooses (`raster_store`), so later
+reads fetch only the tiles they need. `sample` answers "what is the intensity at
+these points?" for many points at once: one window read, then numpy indexing.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+import rasterio
+import rasterio.shutil
+from django.core.files.storage import default_storage
+from rasterio.crs import CRS
+from rasterio.enums import Resampling
+from rasterio.errors import CRSError, RasterioError
+from rasterio.io import DatasetReader
+from rasterio.vrt import WarpedVRT
+from rasterio.warp import transform, transform_bounds
+from rasterio.windows import Window
+
+from hazards.errors import RasterError
+from hazards.models import HazardLayer
+
+WGS84 = CRS.from_epsg(4326)
+RASTER_DIR = "hazards"  # under MEDIA_ROOT; matches HazardLayer.raster's upload_to
+# COG layout: 512-pixel tiles, lossless DEFLATE, overviews by nearest neighbour
+# (they are for display; intensities are always sampled at full resolution).
+COG_OPTIONS = {
+    "BLOCKSIZE": 512,
+    "COMPRESS": "DEFLATE",
+    "PREDICTOR": "YES",
+    "OVERVIEWS": "AUTO",
+    "RESAMPLING": "NEAREST",
+    "BIGTIFF": "IF_SAFER",
+}
+# Pixels read at once when looking for a valid cell in a decimated view.
+PREVIEW_PIXELS = 1024
+
+Bounds = tuple[float, float, float, float]
+FloatArray = npt.NDArray[np.float64]
+
+
+@dataclass(frozen=True)
+class RasterInfo:
+    """What a checked raster is: size, CRS, nodata, type and lon/lat bounds."""
+
+    width: int
+    height: int
+    crs: str
+    nodata: float | None
+    dtype: str
+    bounds: Bounds  # EPSG:4326 lon/lat
+
+    def summary(self) -> dict[str, object]:
+        return {
+            "width": self.width,
+            "height": self.height,
+            "crs": self.crs,
+            "nodata": self.nodata,
+            "dtype": self.dtype,
+            "bounds": list(self.bounds),
+        }
+
+
+def raster_check(
+    path: Path | str, *, srid: int | None = None, region: Bounds | None = None
+) -> RasterInfo:
+    """Check that a file is a single-band georeferenced raster with data in `region`.
+
+    `srid` assigns the CRS (required when the file has none). `region` is a
+    lon/lat box; a raster entirely outside it is refused.
+    """
+    path = Path(path)
+    with _opened(path, srid=srid) as src:
+        if src.count != 1:
+            raise RasterError(
+                f"{path.name} has {src.count} bands; a hazard raster has one band "
+                "of intensity"
+            )
+        try:
+            bounds = transform_bounds(src.crs, WGS84, *src.bounds, densify_pts=21)
+        except (CRSError, RasterioError) as exc:
+            raise RasterError(
+                f"{path.name}: its extent cannot be transformed to EPSG:4326 ({exc})"
+            ) from None
+        if not all(np.isfinite(bounds)):
+            raise RasterError(
+                f"{path.name}: its extent cannot be transformed to EPSG:4326"
+            )
+        if region is not None and not _boxes_meet(bounds, region):
+            raise RasterError(
+                f"{path.name} lies entirely outside Cambodia (its extent is "
+                f"lon {bounds[0]:.3f} to {bounds[2]:.3f}, "
+                f"lat {bounds[1]:.3f} to {bounds[3]:.3f})"
+            )
+        if not _has_data(src):
+            raise RasterError(f"{path.name}: every cell is nodata")
+        crs = src.crs
+        return RasterInfo(
+            width=src.width,
+            height=src.height,
+            crs=f"EPSG:{crs.to_epsg()}" if crs.to_epsg() else crs.to_wkt(),
+            nodata=None if src.nodata is None else float(src.nodata),
+            dtype=str(src.dtypes[0]),
+            bounds=tuple(float(b) for b in bounds),  # type: ignore[arg-type]
+        )
+
+
+def raster_store(path: Path | str, *, srid: int | None = None) -> str:
+    """Write `path` as a COG under MEDIA_ROOT/hazards/; return its storage name.
+
+    The file name is chosen here (a random hex name), never taken from the input.
+    The caller deletes the file with `raster_remove` if its database write fails.
+    """
+    name = f"{RASTER_DIR}/{uuid.uuid4().hex}.tif"
+    target = Path(default_storage.path(name))
+    target.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        with _opened(Path(path), srid=srid) as src:
+            rasterio.shutil.copy(src, target, driver="COG", **COG_OPTIONS)
+    except BaseException:
+        target.unlink(missing_ok=True)
+        raise
+    return name
+
+
+def raster_remove(name: str) -> None:
+    """Delete a stored raster (nothing if it is already gone)."""
+    if name:
+        default_storage.delete(name)
+
+
+def sample(layer: HazardLayer, lon: npt.ArrayLike, lat: npt.ArrayLike) -> FloatArray:
+    """Intensities of a raster layer at EPSG:4326 points; NaN for nodata or outside.
+
+    The points are transformed into the raster's CRS, the window covering all of
+    them is read once, and each point takes the value of the cell it falls in.
+    """
+    if layer.representation != HazardLayer.Representation.RASTER or not layer.raster:
+        raise ValueError(f"layer {layer.pk} is not a raster layer")
+    return sample_file(default_storage.path(layer.raster.name), lon, lat)
+
+
+def sample_file(path: Path | str, lon: npt.ArrayLike, lat: npt.ArrayLike) -> FloatArray:
+    """`sample` for a raster file: values at lon/lat points, NaN for nodata/outside."""
+    lon_a = np.asarray(lon, dtype=np.float64)
+    lat_a = np.asarray(lat, dtype=np.float64)
+    if lon_a.shape != lat_a.shape:
+        raise ValueError("lon and lat must have the same shape")
+    out = np.full(lon_a.shape, np.nan)
+    finite = np.isfinite(lon_a) & np.isfinite(lat_a)
+    if not finite.any():
+        return out
+    with rasterio.open(path) as src:
+        xs, ys = transform(WGS84, src.crs, lon_a[finite], lat_a[finite])
+        x, y, inverse = np.asarray(xs), np.asarray(ys), ~src.transform
+        cols = inverse.a * x + inverse.b * y + inverse.c
+        rows = inverse.d * x + inverse.e * y + inverse.f
+        ok = np.isfinite(cols) & np.isfinite(rows)
+        ok[ok] &= (cols[ok] >= 0) & (cols[ok] < src.width)
+        ok[ok] &= (rows[ok] >= 0) & (rows[ok] < src.height)
+        if not ok.any():
+            return out
+        col = np.floor(cols[ok]).astype(np.int64)
+        row = np.floor(rows[ok]).astype(np.int64)
+        c0, r0 = int(col.min()), int(row.min())
+        window = Window(c0, r0, int(col.max()) - c0 + 1, int(row.max()) - r0 + 1)
+        data = src.read(1, window=window, masked=True)
+    values = np.ma.filled(data[row - r0, col - c0].astype(np.float64), np.nan)
+    hits = np.flatnonzero(finite)[ok]
+    out.flat[hits] = values
+    return out
+
+
+@contextmanager
+def _opened(path: Path, *, srid: int | None) -> Iterator[DatasetReader | WarpedVRT]:
+    """Open a GeoTIFF with a CRS: its own, or `srid` (a no-op warp assigns it)."""
+    if path.suffix.lower() not in (".tif", ".tiff"):
+        raise RasterError(f"{path.name}: a hazard raster must be a GeoTIFF (.tif)")
+    try:
+        src = rasterio.open(path)
+    except RasterioError as exc:
+        raise RasterError(f"{path.name}: not a readable GeoTIFF ({exc})") from None
+    with src:
+        if src.driver not in ("GTiff", "COG"):
+            raise RasterError(f"{path.name}: a {src.driver} file, not a GeoTIFF")
+        if srid is None:
+            if src.crs is None:
+                raise RasterError(
+                    f"{path.name} has no coordinate reference system; "
+                    "give its EPSG code with --srid"
+                )
+            yield src
+            return
+        try:
+            crs = CRS.from_epsg(srid)
+        except CRSError:
+            raise RasterError(f"EPSG:{srid} is not a known CRS", field="srid") from None
+        with WarpedVRT(
+            src,
+            src_crs=crs,
+            crs=crs,
+            transform=src.transform,
+            width=src.width,
+            height=src.height,
+            resampling=Resampling.nearest,
+        ) as vrt:
+            yield vrt
+
+
+def _has_data(src: DatasetReader | WarpedVRT) -> bool:
+    """Whether any cell holds a value: a decimated look first, then block by block."""
+    scale = max(1, max(src.width, src.height) // PREVIEW_PIXELS)
+    shape = (max(1, src.height // scale), max(1, src.width // scale))
+    if _valid(src.read(1, out_shape=shape, masked=True)):
+        return True
+    if scale == 1:
+        return False
+    return any(
+        _valid(src.read(1, window=window, masked=True))
+        for _, window in src.block_windows(1)
+    )
+
+
+def _valid(data: np.ma.MaskedArray) -> bool:
+    values = data.compressed()
+    if values.dtype.kind == "f":
+        return bool(np.isfinite(values).any())
+    return bool(values.size)
+
+
+def _boxes_meet(a: Bounds, b: Bounds) -> bool:
+    return a[0] <= b[2] and b[0] <= a[2] and a[1] <= b[3] and b[1] <= a[3]

@@ -1,0 +1,303 @@
+"""The exposure of schools and services to the active hazard layers (the write side).
+
+For each layer, in one transaction, one statement per kind of place brings its
+rows up to date set-wise: the new rows come from `hazards.sql` (zones and tracks
+in SQL; rasters from one vectorised `hazards.rasters.sample` of all open places,
+sent back as arrays), rows no longer produced are deleted, new ones inserted,
+changed ones updated, and unchanged ones left alone. Then `hazard_level` and
+`hazard_levels` are refreshed from the exposures of the active layers in one
+UPDATE per table, for the places whose rows changed (all places on a full
+recompute). The number of queries does not depend on the number of places.
+
+Rows kept: a place has a row on a layer when it is exposed (class > 0) and, on a
+track layer, always (its distance to the nearest track is kept beyond the wind
+radius, with class 0). No row means class 0; the API still lists every active
+layer. `computed_at` is when the row's current values were computed: a
+recompute that finds the same values does not rewrite the row (writing is what
+costs most: each row has eight indexes and three foreign keys).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import numpy as np
+from django.db import connection, models, transaction
+from django.utils import timezone
+
+from hazards import rasters
+from hazards.callbacks import LayerChange
+from hazards.classes import HazardType
+from hazards.models import HazardLayer
+from hazards.sql import Points, Query, track_exposure, value_exposure, zone_exposure
+from schools.models import Exposure, Place, School, Service
+
+Progress = Callable[[int, int], None]  # (layers done, layers in all)
+Representation = HazardLayer.Representation
+
+# Each kind of place: its model and its column in the exposure table.
+PLACES: tuple[tuple[type[Place], str], ...] = (
+    (School, "school_id"),
+    (Service, "service_id"),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class LayerExposure:
+    """One layer's recompute: rows it holds per kind of place, rows written, time."""
+
+    layer_id: int
+    name: str
+    representation: str
+    schools: int
+    services: int
+    changed: int  # rows inserted, updated or deleted
+    seconds: float
+
+
+@dataclass(frozen=True, slots=True)
+class ExposureResult:
+    """The layers recomputed, rows removed with inactive layers, and the timings."""
+
+    layers: tuple[LayerExposure, ...]
+    removed: int
+    levels_seconds: float
+    seconds: float
+
+
+def exposure_recompute(
+    *, layer_ids: Sequence[int] | None = None, progress: Progress | None = None
+) -> ExposureResult:
+    """Recompute the exposure of open schools and services to the given active
+    layers (all when None), drop that of inactive layers, refresh hazard levels."""
+    started = time.perf_counter()
+    if layer_ids is None:
+        todo = list(HazardLayer.objects.filter(active=True).order_by("pk"))
+        deleted = False
+    else:
+        found = list(HazardLayer.objects.filter(pk__in=list(layer_ids)).order_by("pk"))
+        todo = [layer for layer in found if layer.active]
+        deleted = len(found) < len(set(layer_ids))
+    changed: dict[str, set[int]] = {column: set() for _, column in PLACES}
+    done = []
+    for layer in todo:
+        result, ids = _layer_recompute(layer)
+        done.append(result)
+        for column in changed:
+            changed[column].update(ids[column])
+        if progress is not None:
+            progress(len(done), len(todo))
+    levels_started = time.perf_counter()
+    with transaction.atomic():
+        removed = _remove_inactive()
+        # A full recompute refreshes every place (repairing any stale level); so
+        # does a layer deleted (its rows went with it) or deactivated.
+        everything = layer_ids is None or deleted or removed > 0
+        for model, column in PLACES:
+            _refresh_levels(model, column, None if everything else changed[column])
+    now = time.perf_counter()
+    return ExposureResult(
+        layers=tuple(done),
+        removed=removed,
+        levels_seconds=now - levels_started,
+        seconds=now - started,
+    )
+
+
+def exposure_on_layer_change(change: LayerChange) -> None:
+    """Follow a committed hazard layer change (registered in SchoolsConfig.ready)."""
+    exposure_recompute(layer_ids=(*change.layer_ids, *change.removed))
+
+
+def _layer_recompute(layer: HazardLayer) -> tuple[LayerExposure, dict[str, list[int]]]:
+    """Bring one layer's rows up to date in one transaction; the places changed."""
+    started = time.perf_counter()
+    computed_at = timezone.now()
+    held: dict[str, int] = {}
+    changed: dict[str, list[int]] = {}
+    with transaction.atomic(), connection.cursor() as cursor:
+        # Two recomputes of one layer queue here instead of racing.
+        cursor.execute(
+            "SELECT pg_advisory_xact_lock(hashtext('schools.exposure'), %s)",
+            [layer.pk],
+        )
+        for column, rows in _layer_rows(layer).items():
+            cursor.execute(*_sync(rows, layer.pk, column, computed_at))
+            held[column], changed[column] = cursor.fetchone()
+    return (
+        LayerExposure(
+            layer_id=layer.pk,
+            name=layer.name,
+            representation=layer.representation,
+            schools=held["school_id"],
+            services=held["service_id"],
+            changed=sum(len(ids) for ids in changed.values()),
+            seconds=time.perf_counter() - started,
+        ),
+        changed,
+    )
+
+
+def _layer_rows(layer: HazardLayer) -> dict[str, Query]:
+    """Per exposure column, the rows (id, intensity, hazard_class, distance_km)
+    of the open places on `layer`."""
+    if layer.representation == Representation.ZONES:
+        return {
+            column: zone_exposure(points=_open_points(model), layer_id=layer.pk)
+            for model, column in PLACES
+        }
+    if layer.representation == Representation.TRACKS:
+        return {
+            column: track_exposure(
+                points=_open_points(model), layer_id=layer.pk, breaks=layer.breaks
+            )
+            for model, column in PLACES
+        }
+    return _raster_rows(layer)
+
+
+def _raster_rows(layer: HazardLayer) -> dict[str, Query]:
+    """The sampled rows of every kind of place: one raster read for all of them."""
+    places = [_open_lon_lat(model) for model, _ in PLACES]
+    lon = np.concatenate([p[1] for p in places])
+    lat = np.concatenate([p[2] for p in places])
+    values = rasters.sample(layer, lon, lat)
+    rows = {}
+    start = 0
+    for (_, column), (ids, _, _) in zip(PLACES, places, strict=True):
+        own = values[start : start + ids.size]
+        start += ids.size
+        keep = np.isfinite(own) & (own > 0)  # nodata, outside or <= 0: not exposed
+        rows[column] = value_exposure(
+            ids=ids[keep].tolist(), values=own[keep].tolist(), breaks=layer.breaks
+        )
+    return rows
+
+
+def _sync(
+    rows: Query, layer_id: int, column: str, computed_at: datetime
+) -> tuple[str, tuple[Any, ...]]:
+    """One statement that makes the layer's rows for `column` those of `rows` kept
+    (class > 0, or with a distance); it returns how many rows the layer now holds
+    and the ids of the places whose rows were inserted, updated or deleted."""
+    table = _table(Exposure)
+    sql = f"""
+        WITH new AS MATERIALIZED (
+            SELECT r.id, r.intensity, r.hazard_class, r.distance_km
+            FROM ({rows.sql}) r
+            WHERE r.hazard_class > 0 OR r.distance_km IS NOT NULL
+        ), gone AS (
+            DELETE FROM {table} e
+            WHERE e.layer_id = %s AND e.{column} IS NOT NULL
+              AND NOT EXISTS (SELECT 1 FROM new WHERE new.id = e.{column})
+            RETURNING e.{column} AS id
+        ), put AS (
+            INSERT INTO {table} AS e
+                (layer_id, {column}, intensity, hazard_class, distance_km,
+                 computed_at)
+            SELECT %s, new.id, new.intensity, new.hazard_class, new.distance_km, %s
+            FROM new
+            ON CONFLICT (layer_id, {column}) DO UPDATE SET
+                intensity = excluded.intensity,
+                hazard_class = excluded.hazard_class,
+                distance_km = excluded.distance_km,
+                computed_at = excluded.computed_at
+            WHERE (e.intensity, e.hazard_class, e.distance_km) IS DISTINCT FROM
+                  (excluded.intensity, excluded.hazard_class, excluded.distance_km)
+            RETURNING e.{column} AS id
+        )
+        SELECT (SELECT count(*) FROM new)::int,
+               coalesce((SELECT array_agg(id) FROM
+                   (SELECT id FROM gone UNION ALL SELECT id FROM put) c), '{{}}')
+    """
+    return sql, (*rows.params, layer_id, layer_id, computed_at)
+
+
+def _open_points(model: type[Place]) -> Points:
+    """The open places of `model` as a points relation for `hazards.sql`."""
+    return Points(
+        f"SELECT id, location AS geom, location_utm AS geom_utm "
+        f"FROM {_table(model)} WHERE status = %s",
+        (Place.Status.OPEN.value,),
+    )
+
+
+def _open_lon_lat(model: type[Place]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Ids, longitudes and latitudes of the open places of `model`, in one query."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT id, ST_X(location), ST_Y(location) FROM {_table(model)} "
+            "WHERE status = %s ORDER BY id",
+            [Place.Status.OPEN.value],
+        )
+        rows = cursor.fetchall()
+    ids = np.fromiter((row[0] for row in rows), dtype=np.int64, count=len(rows))
+    lon = np.fromiter((row[1] for row in rows), dtype=np.float64, count=len(rows))
+    lat = np.fromiter((row[2] for row in rows), dtype=np.float64, count=len(rows))
+    return ids, lon, lat
+
+
+def _remove_inactive() -> int:
+    """Delete the exposure rows of inactive layers; how many went."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"DELETE FROM {_table(Exposure)} WHERE layer_id IN "
+            f"(SELECT id FROM {_table(HazardLayer)} WHERE NOT active)"
+        )
+        return cursor.rowcount
+
+
+def _refresh_levels(model: type[Place], column: str, ids: set[int] | None) -> None:
+    """Set `hazard_level` (highest class) and `hazard_levels` (highest class per
+    hazard type, exposed types only) of the places `ids` of `model` (all when None)
+    from their exposures on active layers, in one UPDATE.
+
+    Closed places get level 0 and no types. Unchanged rows are not rewritten.
+    """
+    places, exposure, layer = _table(model), _table(Exposure), _table(HazardLayer)
+    per_type = ", ".join(
+        "%s::text, max(e.hazard_class) FILTER "
+        "(WHERE l.hazard_type = %s AND e.hazard_class > 0)"
+        for _ in HazardType
+    )
+    only = "" if ids is None else f"AND e.{column} = ANY(%s::bigint[])"
+    only_places = "" if ids is None else "AND q.id = ANY(%s::bigint[])"
+    sql = f"""
+        WITH levels AS (
+            SELECT e.{column} AS id, max(e.hazard_class) AS level,
+                   jsonb_strip_nulls(jsonb_build_object({per_type})) AS levels
+            FROM {exposure} e
+            JOIN {layer} l ON l.id = e.layer_id AND l.active
+            WHERE e.{column} IS NOT NULL {only}
+            GROUP BY 1
+        ), new AS (
+            SELECT q.id,
+                   CASE WHEN q.status = %s THEN coalesce(v.level, 0) ELSE 0 END
+                       AS level,
+                   CASE WHEN q.status = %s THEN coalesce(v.levels, '{{}}')
+                        ELSE '{{}}'::jsonb END AS levels
+            FROM {places} q
+            LEFT JOIN levels v ON v.id = q.id
+            WHERE true {only_places}
+        )
+        UPDATE {places} p SET hazard_level = new.level, hazard_levels = new.levels
+        FROM new
+        WHERE new.id = p.id
+          AND (p.hazard_level, p.hazard_levels) IS DISTINCT FROM (new.level, new.levels)
+    """
+    params: list[Any] = [value for t in HazardType for value in (t.value, t.value)]
+    if ids is not None:
+        params.append(sorted(ids))
+    params += [Place.Status.OPEN.value] * 2
+    if ids is not None:
+        params.append(sorted(ids))
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+
+
+def _table(model: type[models.Model]) -> str:
+    return connection.ops.quote_name(model._meta.db_table)

@@ -1,0 +1,168 @@
+"""Hazard classes from intensities, in Python and in SQL, and the set-based
+exposure queries of `hazards.sql` on any relation of points."""
+
+import math
+
+import numpy as np
+import pytest
+from django.db import connection
+
+from hazards.classes import HazardType, intensity_class
+from hazards.models import HazardLayer, HazardZone, StormTrack
+from hazards.sql import Points, class_sql, track_exposure, value_exposure, zone_exposure
+from tests.factories import box
+
+FLOOD = (0.5, 1.5, 3.0)
+WIND = (34.0, 64.0, 96.0)
+Rep = HazardLayer.Representation
+
+
+@pytest.mark.parametrize(
+    ("intensity", "breaks", "expected"),
+    [
+        (None, FLOOD, 0),
+        (math.nan, FLOOD, 0),
+        (-1.0, FLOOD, 0),
+        (0.0, FLOOD, 0),
+        (0.2, FLOOD, 1),
+        (0.5, FLOOD, 2),
+        (1.49, FLOOD, 2),
+        (1.5, FLOOD, 3),
+        (3.0, FLOOD, 4),
+        (12.0, FLOOD, 4),
+        (33.9, WIND, 1),
+        (34.0, WIND, 2),
+        (95.9, WIND, 3),
+        (96.0, WIND, 4),
+        (5.0, (1.0,), 2),
+        (5.0, (1.0, 2.0), 3),
+    ],
+)
+def test_intensity_class(intensity, breaks, expected):
+    """Class 0 when not exposed (None, NaN, <= 0); else 1 + breaks <= it, at most 4."""
+    assert intensity_class(intensity, breaks) == expected
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("breaks", [FLOOD, WIND, (1.0,), (0.1, 0.2), (2.0, 2.5)])
+def test_sql_class_agrees_with_python(breaks):
+    """`class_sql` gives the class `intensity_class` gives, at and around each break."""
+    around = [np.nextafter(b, direction) for b in breaks for direction in (-1, 1e9)]
+    intensities = [
+        *breaks,
+        *around,
+        *np.linspace(-1.0, 120.0, 241),
+        0.0,
+        -0.0,
+        1e-12,
+        math.nan,
+        math.inf,
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT x, {class_sql('x')} FROM unnest(%s::float8[]) AS x",
+            [list(breaks), [float(x) for x in intensities]],
+        )
+        rows = cursor.fetchall()
+        cursor.execute(f"SELECT {class_sql('NULL::float8')}", [list(breaks)])
+        (of_null,) = cursor.fetchone()
+    assert of_null == 0
+    assert len(rows) == len(intensities)
+    for x, sql in rows:
+        assert sql == intensity_class(x, breaks), x
+
+
+def run(query) -> dict[int, tuple]:
+    with connection.cursor() as cursor:
+        cursor.execute(query.sql, query.params)
+        return {row[0]: tuple(row[1:]) for row in cursor.fetchall()}
+
+
+def points(*xy: tuple[float, float]) -> Points:
+    """Points 1, 2, ... given by lon/lat, as a relation without any index."""
+    return Points(
+        "SELECT v.id, g.geom, ST_Transform(g.geom, 32648) AS geom_utm "
+        "FROM unnest(%s::int[], %s::float8[], %s::float8[]) AS v(id, x, y) "
+        "CROSS JOIN LATERAL "
+        "(SELECT ST_SetSRID(ST_MakePoint(v.x, v.y), 4326) AS geom) g",
+        (
+            list(range(1, len(xy) + 1)),
+            [x for x, _ in xy],
+            [y for _, y in xy],
+        ),
+    )
+
+
+def layer(name, representation, breaks=FLOOD, **extra) -> HazardLayer:
+    extra.setdefault("hazard_type", HazardType.RIVERINE_FLOOD)
+    return HazardLayer.objects.create(
+        name=name, representation=representation, breaks=list(breaks), **extra
+    )
+
+
+@pytest.mark.django_db
+def test_zone_exposure_takes_the_highest_of_the_containing_zones():
+    """Any points relation: max intensity and max class of the zones containing each
+    point; points outside every zone and zones of other layers give no row."""
+    flood = layer("Flood", Rep.ZONES)
+    other = layer("Other flood", Rep.ZONES)
+    HazardZone.objects.create(
+        layer=flood,
+        area=box(104.90, 11.54, 104.94, 11.58),
+        intensity=0.8,
+        hazard_class=2,
+    )
+    HazardZone.objects.create(
+        layer=flood,
+        area=box(104.92, 11.55, 104.96, 11.57),
+        intensity=2.0,
+        hazard_class=3,
+    )
+    HazardZone.objects.create(
+        layer=other, area=box(104.0, 11.0, 105.5, 12.0), intensity=9.0, hazard_class=4
+    )
+
+    rows = run(
+        zone_exposure(
+            points=points((104.93, 11.56), (104.91, 11.56), (104.50, 11.20)),
+            layer_id=flood.pk,
+        )
+    )
+
+    assert rows == {1: (2.0, 3, None), 2: (0.8, 2, None)}
+
+
+@pytest.mark.django_db
+def test_track_exposure_distance_and_wind_of_any_points():
+    """Any points relation: every point gets its distance to the nearest segment;
+    within the radius the wind and its class, beyond it no wind and class 0."""
+    storm = layer("Storm", Rep.TRACKS, WIND, hazard_type=HazardType.STORM)
+    StormTrack.objects.create(
+        layer=storm,
+        path="SRID=4326;LINESTRING(104.80 11.50, 105.00 11.50)",
+        max_wind_kt=70,
+        radius_km=5,
+    )
+
+    rows = run(
+        track_exposure(
+            points=points((104.90, 11.52), (104.90, 11.60)),
+            layer_id=storm.pk,
+            breaks=WIND,
+        )
+    )
+
+    (wind, near_class, near_km), (none, far_class, far_km) = rows[1], rows[2]
+    assert (wind, near_class) == (70.0, 3)
+    assert (none, far_class) == (None, 0)
+    # 0.02 and 0.10 degrees of latitude north of the track: 2.2 and 11.1 km.
+    assert near_km == pytest.approx(2.21, abs=0.01)
+    assert far_km == pytest.approx(11.06, abs=0.01)
+
+
+@pytest.mark.django_db
+def test_value_exposure_classes_sampled_values():
+    """Sampled intensities come back with their class under the layer's breaks."""
+    rows = run(value_exposure(ids=[7, 8, 9], values=[0.2, 1.5, 4.0], breaks=FLOOD))
+
+    assert rows == {7: (0.2, 1, None), 8: (1.5, 3, None), 9: (4.0, 4, None)}
