@@ -14,7 +14,8 @@ class PlaceAdmin(NameKeySearchMixin, LeafletGeoAdmin):
     autocomplete_fields = ["commune"]
     search_fields = ["^code", "name_key__contains"]
     exclude = ["name_key"]
-    readonly_fields = ["created_at", "updated_at"]
+    # Computed from the hazard layers by the exposure engine, never typed in.
+    readonly_fields = ["hazard_level", "hazard_levels", "created_at", "updated_at"]
 
     @admin.display(description=_("commune"), ordering="commune")
     def commune_code(self, obj) -> str:
@@ -32,8 +33,9 @@ class SchoolAdmin(PlaceAdmin):
         "commune_code",
         "status",
         "evacuation_centre",
+        "hazard_level",
     ]
-    list_filter = ["level", "status", "evacuation_centre"]
+    list_filter = ["level", "status", "evacuation_centre", "hazard_level"]
 
 
 @admin.register(Service)
@@ -46,5 +48,6 @@ class ServiceAdmin(PlaceAdmin):
         "commune_code",
         "status",
         "sensitive",
+        "hazard_level",
     ]
-    list_filter = ["kind", "status", "sensitive"]
+    list_filter = ["kind", "status", "sensitive", "hazard_level"]

@@ -26,6 +26,8 @@ SCHOOL_LIST_FIELDS = (
     "evacuation_centre",
     "status",
     "location",
+    "hazard_level",
+    "hazard_levels",
 )
 SERVICE_LIST_FIELDS = (
     "code",
@@ -36,6 +38,8 @@ SERVICE_LIST_FIELDS = (
     "commune",
     "status",
     "location",
+    "hazard_level",
+    "hazard_levels",
 )
 
 

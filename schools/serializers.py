@@ -80,6 +80,8 @@ class SchoolFeatureSerializer(GeoFeatureModelSerializer):
             "province",
             "evacuation_centre",
             "status",
+            "hazard_level",
+            "hazard_levels",
             "location",
         )
         read_only_fields = fields
@@ -108,6 +110,8 @@ class ServiceFeatureSerializer(GeoFeatureModelSerializer):
             "district",
             "province",
             "status",
+            "hazard_level",
+            "hazard_levels",
             "location",
         )
         read_only_fields = fields

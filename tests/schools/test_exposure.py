@@ -588,3 +588,19 @@ def test_exposure_api_unknown_school_is_404(api, flood):
     response = api.get(url("NO-SUCH"))
 
     assert response.status_code == 404
+
+
+def test_school_and_service_api_show_their_hazard_levels(flood, api):
+    """After a recompute, the school and service features carry their hazard levels."""
+    make_school("IN-B", 104.93, 11.56)
+    make_school("DRY", 104.18, 10.52, commune="070101")
+    make_service("SRV-B", 104.93, 11.565)
+    exposure_recompute()
+    features = {
+        f["id"]: f["properties"] for f in api.get("/api/schools/").json()["features"]
+    }
+    assert features["IN-B"]["hazard_level"] == 3
+    assert features["IN-B"]["hazard_levels"] == {"riverine_flood": 3}
+    assert features["DRY"]["hazard_level"] == 0
+    service = api.get("/api/services/SRV-B/").json()["properties"]
+    assert service["hazard_level"] == 3
