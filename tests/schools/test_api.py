@@ -85,6 +85,8 @@ def test_school_list_is_a_paginated_geojson_feature_collection(api, schools):
         "province": "12",
         "evacuation_centre": True,
         "status": "open",
+        "hazard_level": 0,
+        "hazard_levels": {},
     }
 
 
@@ -382,6 +384,8 @@ def test_service_detail_is_one_feature(api, services):
         "district": "0701",
         "province": "07",
         "status": "open",
+        "hazard_level": 0,
+        "hazard_levels": {},
     }
 
 
