@@ -1,15 +1,14 @@
 """`manage.py import_hazard PATH --type flood --name NAME`: import a hazard layer."""
 
-import sys
 from argparse import ArgumentParser, ArgumentTypeError
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
-from tqdm import tqdm
 
 from hazards.services import hazard_layer_import
+from preparedness.progress import ProgressBar
 from preparedness.readers import (
     ImportRejected,
     InputError,
@@ -120,7 +119,7 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         path: Path = options["file"]
         report: Path | None = options["report"]
-        bar = _ProgressBar()
+        bar = ProgressBar(unit="feature", threshold=PROGRESS_FROM)
         try:
             result = hazard_layer_import(
                 path=path,
@@ -180,21 +179,3 @@ def _listing(kind: str, errors: list[RowError]) -> str:
     if len(errors) > LISTED:
         lines.append(f"  ... and {len(errors) - LISTED} more")
     return "\n".join(lines)
-
-
-class _ProgressBar:
-    """A tqdm bar on stderr for files of more than PROGRESS_FROM features."""
-
-    def __init__(self) -> None:
-        self.bar: tqdm | None = None
-
-    def __call__(self, done: int, total: int) -> None:
-        if total <= PROGRESS_FROM:
-            return
-        if self.bar is None:
-            self.bar = tqdm(total=total, unit="feature", file=sys.stderr)
-        self.bar.update(done - self.bar.n)
-
-    def close(self) -> None:
-        if self.bar is not None:
-            self.bar.close()

@@ -1,14 +1,13 @@
 """`manage.py import_schools FILE`: create or update schools from an EMIS file."""
 
-import sys
 from argparse import ArgumentParser
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
-from tqdm import tqdm
 
+from preparedness.progress import ProgressBar
 from preparedness.readers import (
     ImportRejected,
     InputError,
@@ -69,7 +68,7 @@ class Command(BaseCommand):
         report: Path | None = options["report"]
         if options["skip_bad_rows"] and report is None:
             report = Path.cwd() / f"{path.stem}-rejected.csv"
-        bar = _ProgressBar()
+        bar = ProgressBar(unit="row", threshold=PROGRESS_FROM)
         try:
             result = self.run_import(
                 path=path,
@@ -111,21 +110,3 @@ def _listing(errors: list[RowError], report: Path | None) -> str:
     elif len(errors) > LISTED:
         lines.append("pass --report PATH to get them all")
     return "\n".join(lines)
-
-
-class _ProgressBar:
-    """A tqdm bar on stderr for files of more than PROGRESS_FROM rows."""
-
-    def __init__(self) -> None:
-        self.bar: tqdm | None = None
-
-    def __call__(self, done: int, total: int) -> None:
-        if total <= PROGRESS_FROM:
-            return
-        if self.bar is None:
-            self.bar = tqdm(total=total, unit="row", file=sys.stderr)
-        self.bar.update(done - self.bar.n)
-
-    def close(self) -> None:
-        if self.bar is not None:
-            self.bar.close()
