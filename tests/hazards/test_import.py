@@ -15,6 +15,7 @@ from io import StringIO
 from pathlib import Path
 
 import pytest
+from django.conf import settings
 from django.core.management import CommandError, call_command
 
 from hazards import callbacks
@@ -24,8 +25,9 @@ from hazards.services import hazard_layer_import
 from hazards.vectors import WIND_RADIUS_KM, wind_radius_km
 from preparedness.readers import InputError
 
-JTWC_CSV = Path(
-    "/work/shared/data/cambodia/cyclones/jtwc_wp_besttrack_1945_2021_cambodia_bbox.csv"
+JTWC_CSV = (
+    settings.SHARED_DATA_DIR
+    / "cambodia/cyclones/jtwc_wp_besttrack_1945_2021_cambodia_bbox.csv"
 )
 JTWC_COLUMNS = ["SN", "CY", "Year", "Month", "Day", "Hour", "Lat", "Lon", "VMax"]
 BANGKOK = (100.45, 13.70, 100.60, 13.80)  # outside Cambodia
