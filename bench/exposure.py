@@ -22,7 +22,9 @@ communes (denser along the rivers, as in the demo) and times, in the same run:
   tracks     the bare radius join (ST_DWithin on the UTM columns, max wind) and
              the nearest-segment distance of every school (KNN on the UTM index)
 
-Each time is the fastest of --repeat runs. ratio = recompute / sum of the bare
+Each time is the fastest of --repeat runs; the recompute is a first compute
+(no exposure rows yet, all levels 0), as after importing the layers, and an
+unchanged recompute is shown too. ratio = first recompute / sum of the bare
 baselines (the goal is at most 1.3). Services are not generated: the engine's
 service queries run on an empty table.
 """
@@ -32,6 +34,7 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import math
 import os
 import sys
 import tempfile
@@ -86,8 +89,6 @@ def main() -> None:
         print(f"(subdivided copy of the zones, for comparison, built in {built:.1f} s)")
     results = []
     for size in sizes:
-        with stopwatch(f"placed {size:,} schools"):
-            place_schools(size)
         result = run_size(
             size, layers, args.repeat, explain=args.explain, sub=args.subdivided
         )
@@ -324,7 +325,20 @@ def run_size(
     from schools.exposure import exposure_recompute
 
     print(f"\n== {size:,} schools")
-    total, result = best_of(repeat, exposure_recompute)
+    # A first compute (every row new, as after importing the layers), on freshly
+    # placed schools each time; then an unchanged recompute.
+    total, result = math.inf, None
+    for _ in range(max(1, repeat)):
+        with stopwatch(f"placed {size:,} schools"):
+            place_schools(size)
+        spent, run = best_of(1, exposure_recompute)
+        if spent < total:
+            total, result = spent, run
+    # Fresh statistics first: with those autovacuum has not yet taken, the
+    # engine's anti-join on its CTE can go quadratic (docs/benchmarks.md).
+    sql("ANALYZE schools_exposure")
+    again, _ = best_of(1, exposure_recompute)
+    print(f"unchanged recompute {again:.2f} s (after ANALYZE schools_exposure)")
     by_layer = {x.layer_id: x for x in result.layers}
     engine = {role: by_layer[layer.pk].seconds for role, layer in layers.items()}
     engine["levels"] = result.levels_seconds

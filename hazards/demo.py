@@ -88,7 +88,11 @@ def demo_hazard_layers(options: DemoOptions) -> str:
     through the layer-change callbacks.
     """
     with tempfile.TemporaryDirectory(prefix="salasafe-demo-") as tmp:
-        parts = [_import_floodplain(Path(tmp), options)]
+        country = _country_utm()
+        if country is None:
+            parts = ["no province boundaries: no flood layers"]
+        else:
+            parts = [_import_floodplain(Path(tmp), country, options)]
         tracks_csv = settings.SHARED_DATA_DIR / JTWC_CSV
         if tracks_csv.exists():
             parts.append(_import_storms(tracks_csv, Path(tmp)))
@@ -97,8 +101,9 @@ def demo_hazard_layers(options: DemoOptions) -> str:
     return "; ".join(parts)
 
 
-def _import_floodplain(folder: Path, options: DemoOptions) -> str:
-    country = _country_utm()
+def _import_floodplain(
+    folder: Path, country: shapely.Geometry, options: DemoOptions
+) -> str:
     field = floodplain_field(country=country, rng=options.rng(30))
     zones_path = folder / "floodplain.geojson"
     write_flood_zones(zones_path, field=field, country=country)
@@ -162,13 +167,13 @@ def _import_storms(tracks_csv: Path, folder: Path) -> str:
 # --- the floodplain field -------------------------------------------------------
 
 
-def _country_utm() -> shapely.Geometry:
-    """Cambodia (the union of the current provinces) in UTM 48N, or its bbox."""
+def _country_utm() -> shapely.Geometry | None:
+    """Cambodia (the union of the current provinces) in UTM 48N; None if not loaded."""
     union = AdminArea.objects.filter(
         level=AdminArea.Level.PROVINCE, valid_to__isnull=True, boundary__isnull=False
     ).aggregate(u=Union("boundary"))["u"]
     if union is None:
-        raise ValueError("No province boundaries: load the administrative areas first.")
+        return None
     union.transform(UTM_48N)
     return shapely.make_valid(shapely.from_wkb(bytes(union.wkb)))
 
