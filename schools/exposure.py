@@ -59,6 +59,10 @@ class LayerExposure:
     seconds: float
 
 
+# Rows changed in one layer's sync past which the exposure table is analysed.
+ANALYZE_AFTER = 5_000
+
+
 @dataclass(frozen=True, slots=True)
 class ExposureResult:
     """The layers recomputed, rows removed with inactive layers, and the timings."""
@@ -128,6 +132,10 @@ def _layer_recompute(layer: HazardLayer) -> tuple[LayerExposure, dict[str, list[
         for column, rows in _layer_rows(layer).items():
             cursor.execute(*_sync(rows, layer.pk, column, computed_at))
             held[column], changed[column] = cursor.fetchone()
+        if sum(len(ids) for ids in changed.values()) > ANALYZE_AFTER:
+            # Fresh statistics before the next sync: planned on the stale ones
+            # autovacuum has not yet replaced, its anti-join can go quadratic.
+            cursor.execute(f"ANALYZE {_table(Exposure)}")
     return (
         LayerExposure(
             layer_id=layer.pk,
