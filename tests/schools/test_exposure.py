@@ -487,10 +487,10 @@ def test_a_full_recompute_takes_constant_queries(
         counts.append(len(queries))
         assert sum(layer.schools for layer in result.layers) > n
     assert counts[0] == counts[1]
-    # 1 (layers) + 5 per zone or track layer (savepoint, lock, 2 upserts, release)
-    # + 7 per raster layer (+ 2 reads) + 5 (savepoint, drop inactive, 2 level
-    # updates, release).
-    with django_assert_max_num_queries(23):
+    # 1 (layers) + 6 per zone or track layer (savepoint, lock, jit off, 2 upserts,
+    # release) + 8 per raster layer (+ 2 reads) + 5 (savepoint, drop inactive,
+    # 2 level updates, release).
+    with django_assert_max_num_queries(26):
         exposure_recompute()
 
 
