@@ -18,6 +18,7 @@ endif
 
 demo: setup
 	DEBUG=1 SALASAFE_DEMO=1 $(MANAGE) migrate --no-input -v 0
+	DEBUG=1 SALASAFE_DEMO=1 $(MANAGE) load_framework
 	DEBUG=1 SALASAFE_DEMO=1 $(MANAGE) compilemessages -v 0 --ignore=.venv
 	DEBUG=1 SALASAFE_DEMO=1 $(MANAGE) load_demo --if-empty
 	DEBUG=1 SALASAFE_DEMO=1 $(MANAGE) runserver $(HOST):$(PORT)

@@ -4,8 +4,8 @@ from typing import Any
 
 from django.core.exceptions import NON_FIELD_ERRORS
 from django.core.exceptions import ValidationError as DjangoValidationError
-from rest_framework import pagination, permissions
-from rest_framework.exceptions import ValidationError
+from rest_framework import pagination, permissions, status
+from rest_framework.exceptions import APIException, ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -13,6 +13,7 @@ from rest_framework.views import exception_handler as drf_exception_handler
 from rest_framework_gis.pagination import GeoJsonPagination as _GeoJsonPagination
 
 from preparedness.access import access_for
+from preparedness.errors import Conflict
 
 
 class PageNumberPagination(pagination.PageNumberPagination):
@@ -37,8 +38,15 @@ def _as_lists(data: Any) -> Any:
     return [data]
 
 
+class ConflictError(APIException):
+    status_code = status.HTTP_409_CONFLICT
+    default_code = "conflict"
+
+
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     """Render every error as `{field: [messages]}` (`detail` when no field applies)."""
+    if isinstance(exc, Conflict):
+        exc = ConflictError(str(exc))
     if isinstance(exc, DjangoValidationError):
         if hasattr(exc, "error_dict"):
             exc = ValidationError(exc.message_dict)

@@ -163,3 +163,49 @@ class Membership(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} ({self.get_role_display()})"
+
+
+class AuditEntry(models.Model):
+    """One change someone made: who, when, to what, and the values before and after.
+
+    Written by the services that make the change (never by signals), for
+    checklist answers, scores and statuses, plans and situation reports.
+    """
+
+    at = models.DateTimeField(_("when"), db_index=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("who"),
+    )
+    # Kept when the account is later removed, and for imports with no account.
+    actor_name = models.CharField(_("who (name)"), max_length=150, blank=True)
+    subject_type = models.CharField(_("record type"), max_length=40)
+    subject_id = models.CharField(_("record"), max_length=64)
+    action = models.CharField(_("action"), max_length=40)
+    changes = models.JSONField(
+        _("changes"),
+        default=dict,
+        blank=True,
+        help_text=_('Field -> [before, after], e.g. {"P2.04": [0, 2]}.'),
+    )
+    note = models.TextField(_("note"), blank=True)
+
+    class Meta:
+        verbose_name = _("audit entry")
+        verbose_name_plural = _("audit entries")
+        ordering = ["-at", "-id"]
+        indexes = [
+            models.Index(
+                fields=["subject_type", "subject_id", "at"], name="audit_subject"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return (
+            f"{self.at:%Y-%m-%d %H:%M} {self.actor_name} {self.action} "
+            f"{self.subject_type} {self.subject_id}"
+        )

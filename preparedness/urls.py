@@ -19,6 +19,7 @@ urlpatterns = [
     path("api/hazards/", include("hazards.urls")),
     path("api/", include("preparedness.api_urls")),
     path("", include("schools.urls")),
+    path("", include("schools.checklists.urls")),
 ]
 if settings.DEBUG:
     urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)

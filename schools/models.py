@@ -1,5 +1,6 @@
 """Schools and the child-protection services around them."""
 
+from django.conf import settings
 from django.contrib.gis.db import models
 from django.contrib.gis.db.models.functions import Transform
 from django.contrib.postgres.indexes import GistIndex
@@ -206,3 +207,258 @@ class Exposure(models.Model):
     def __str__(self) -> str:
         place = self.school_id or self.service_id
         return f"{place} on {self.layer_id}: {self.hazard_class}"
+
+
+class SafetyFramework(models.Model):
+    """One version of the school safety checklist (CSSF 2022-2030), as loaded.
+
+    `document` keeps the version's file as loaded; its scoring rules never change
+    once assessments use it (a reviewer may still correct the wording), so a new
+    version never changes the scores of assessments made under an older one.
+    """
+
+    version = models.CharField(_("version"), max_length=32, unique=True)
+    title_en = models.CharField(_("title (English)"), max_length=200)
+    title_km = models.CharField(_("title (Khmer)"), max_length=200)
+    published_on = models.DateField(_("published on"), null=True, blank=True)
+    document = models.JSONField(_("framework document"))
+    loaded_at = models.DateTimeField(_("loaded at"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("safety framework")
+        verbose_name_plural = _("safety frameworks")
+        ordering = ["-published_on", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.version} {self.title_en}"
+
+
+class FrameworkArea(models.Model):
+    """The foundation or one pillar of a framework version."""
+
+    framework = models.ForeignKey(
+        SafetyFramework, on_delete=models.CASCADE, related_name="areas"
+    )
+    code = models.CharField(_("code"), max_length=8)
+    order = models.PositiveSmallIntegerField(_("order"))
+    weight = models.FloatField(_("weight"))
+    name_en = models.CharField(_("name (English)"), max_length=200)
+    name_km = models.CharField(_("name (Khmer)"), max_length=200)
+    km_reviewed = models.BooleanField(_("Khmer reviewed"), default=False)
+
+    class Meta:
+        verbose_name = _("framework area")
+        verbose_name_plural = _("framework areas")
+        ordering = ["framework", "order"]
+        constraints = [
+            models.UniqueConstraint(fields=["framework", "code"], name="area_code")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.code} {self.name_en}"
+
+
+class ChecklistItem(models.Model):
+    """One question of a framework version, with how its answer scores."""
+
+    class AnswerType(models.TextChoices):
+        YES_NO = "yes_no", _("Yes / no")
+        YNP = "ynp", _("Yes / partly / no")
+        YNPNA = "ynpna", _("Yes / partly / no / not applicable")
+        NUMBER = "number", _("Number")
+
+    framework = models.ForeignKey(
+        SafetyFramework, on_delete=models.CASCADE, related_name="items"
+    )
+    area = models.ForeignKey(
+        FrameworkArea, on_delete=models.CASCADE, related_name="items"
+    )
+    code = models.CharField(_("code"), max_length=16)
+    order = models.PositiveSmallIntegerField(_("order"))
+    answer_type = models.CharField(
+        _("answer type"), max_length=8, choices=AnswerType.choices
+    )
+    weight = models.FloatField(_("weight"))
+    critical = models.BooleanField(
+        _("critical"),
+        default=False,
+        help_text=_("A gap here is listed first and caps the grade."),
+    )
+    question_en = models.TextField(_("question (English)"))
+    question_km = models.TextField(_("question (Khmer)"))
+    help_en = models.TextField(_("help (English)"), blank=True)
+    help_km = models.TextField(_("help (Khmer)"), blank=True)
+    km_reviewed = models.BooleanField(_("Khmer reviewed"), default=False)
+
+    class Meta:
+        verbose_name = _("checklist item")
+        verbose_name_plural = _("checklist items")
+        ordering = ["framework", "order"]
+        constraints = [
+            models.UniqueConstraint(fields=["framework", "code"], name="item_code")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.code} {self.question_en[:60]}"
+
+
+class Assessment(models.Model):
+    """A school's answers to one framework version on one date, and their scores."""
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", _("Draft")
+        SUBMITTED = "submitted", _("Submitted")
+        VERIFIED = "verified", _("Verified")
+
+    class Source(models.TextChoices):
+        WEB = "web", _("Web form")
+        API = "api", _("API")
+        KOBO = "kobo", _("KoboToolbox / ODK")
+        DEMO = "demo", _("Demo data")
+
+    school = models.ForeignKey(
+        School, on_delete=models.PROTECT, related_name="assessments"
+    )
+    framework = models.ForeignKey(
+        SafetyFramework, on_delete=models.PROTECT, related_name="assessments"
+    )
+    assessed_on = models.DateField(_("date of assessment"))
+    assessor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("assessor"),
+    )
+    assessor_name = models.CharField(_("assessor (name)"), max_length=150, blank=True)
+    status = models.CharField(
+        _("status"), max_length=10, choices=Status.choices, default=Status.DRAFT
+    )
+    notes = models.TextField(_("notes"), blank=True)
+    source = models.CharField(
+        _("source"), max_length=8, choices=Source.choices, default=Source.WEB
+    )
+    # KoboToolbox `_uuid` / ODK `instanceID`: re-imports are idempotent.
+    submission_uuid = models.CharField(
+        _("submission id"), max_length=64, null=True, blank=True, unique=True
+    )
+    # Optimistic locking: a save must name the version it read.
+    version = models.PositiveIntegerField(_("version"), default=1)
+    context = models.JSONField(
+        _("school context"),
+        default=dict,
+        blank=True,
+        help_text=_("Hazard levels and shelter designation used for critical gaps."),
+    )
+    score = models.FloatField(_("CSS score"), null=True, blank=True)
+    area_scores = models.JSONField(_("score by area"), default=dict, blank=True)
+    critical_gaps = models.JSONField(_("critical gaps"), default=list, blank=True)
+    grade = models.CharField(_("grade"), max_length=32, blank=True)
+    submitted_at = models.DateTimeField(_("submitted at"), null=True, blank=True)
+    verified_at = models.DateTimeField(_("verified at"), null=True, blank=True)
+    verified_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("verified by"),
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("assessment")
+        verbose_name_plural = _("assessments")
+        ordering = ["-assessed_on", "-id"]
+        indexes = [
+            models.Index(
+                fields=["school", "status", "assessed_on"], name="assessment_school"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.school_id} {self.assessed_on} ({self.status})"
+
+
+class Answer(models.Model):
+    """One answer of an assessment: a choice (yes/partial/no/na) or a number."""
+
+    assessment = models.ForeignKey(
+        Assessment, on_delete=models.CASCADE, related_name="answers"
+    )
+    item = models.ForeignKey(ChecklistItem, on_delete=models.PROTECT, related_name="+")
+    choice = models.CharField(_("answer"), max_length=8, blank=True)
+    number = models.FloatField(_("number"), null=True, blank=True)
+    comment = models.TextField(_("comment"), blank=True)
+
+    class Meta:
+        verbose_name = _("answer")
+        verbose_name_plural = _("answers")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["assessment", "item"], name="answer_assessment_item"
+            ),
+            models.CheckConstraint(
+                condition=Q(choice="") ^ Q(number__isnull=True),
+                name="answer_choice_or_number",
+            ),
+        ]
+
+    @property
+    def value(self) -> str | float:
+        return self.number if self.number is not None else self.choice
+
+
+class Evidence(models.Model):
+    """A photo supporting an answer, resized on upload for slow links."""
+
+    answer = models.ForeignKey(
+        Answer, on_delete=models.CASCADE, related_name="evidence"
+    )
+    image = models.ImageField(_("photo"), upload_to="evidence/%Y/%m/")
+    width = models.PositiveIntegerField(default=0)
+    height = models.PositiveIntegerField(default=0)
+    size_bytes = models.PositiveIntegerField(default=0)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    uploaded_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("evidence photo")
+        verbose_name_plural = _("evidence photos")
+
+
+class SchoolSafety(models.Model):
+    """A school's current safety state, kept for fast maps and lists.
+
+    The current assessment is the latest submitted or verified one; its scores
+    are copied here by `school_safety_refresh` whenever an assessment changes.
+    Schools never assessed have no row (or a row with no assessment).
+    """
+
+    school = models.OneToOneField(
+        School, on_delete=models.CASCADE, primary_key=True, related_name="safety"
+    )
+    assessment = models.ForeignKey(
+        Assessment, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    assessed_on = models.DateField(_("last assessed"), null=True)
+    framework_version = models.CharField(_("framework version"), max_length=32)
+    score = models.FloatField(_("CSS score"), null=True)
+    area_scores = models.JSONField(_("score by area"), default=dict)
+    critical_gaps = models.JSONField(_("critical gaps"), default=list)
+    grade = models.CharField(_("grade"), max_length=32, blank=True)
+    verified = models.BooleanField(_("verified"), default=False)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("current school safety")
+        verbose_name_plural = _("current school safety")
+        indexes = [models.Index(fields=["grade"], name="safety_grade")]

@@ -28,6 +28,12 @@ SCHOOL_LIST_FIELDS = (
     "location",
     "hazard_level",
     "hazard_levels",
+    # The current safety state (CSS score), one LEFT JOIN.
+    "safety__score",
+    "safety__grade",
+    "safety__assessed_on",
+    "safety__critical_gaps",
+    "safety__verified",
 )
 SERVICE_LIST_FIELDS = (
     "code",
@@ -63,7 +69,7 @@ def _place_filters(
 
 def school_list(*, user: User, filters: Mapping[str, Any]) -> QuerySet[School]:
     """Schools matching `filters` (every school is public), ordered by code."""
-    queryset = School.objects.only(*SCHOOL_LIST_FIELDS)
+    queryset = School.objects.select_related("safety").only(*SCHOOL_LIST_FIELDS)
     queryset = _place_filters(queryset, filters)
     if filters.get("level"):
         queryset = queryset.filter(level=filters["level"])
@@ -74,7 +80,7 @@ def school_list(*, user: User, filters: Mapping[str, Any]) -> QuerySet[School]:
 
 def school_get(*, code: str) -> School:
     """The school with this EMIS code; raises School.DoesNotExist."""
-    return School.objects.get(code=code)
+    return School.objects.select_related("safety").get(code=code)
 
 
 def visible_services_q(user: User) -> Q:

@@ -1,12 +1,13 @@
 """API representations of schools and services, and their query and input shapes."""
 
+import datetime as dt
 from typing import Any
 
 from rest_framework import serializers
 from rest_framework_gis.serializers import GeoFeatureModelSerializer
 
 from preparedness.serializers import BBoxField, area_code_field
-from schools.models import Place, School, Service
+from schools.models import Place, School, SchoolSafety, Service
 
 
 class AreaCodeField(serializers.CharField):
@@ -53,10 +54,28 @@ class ServiceFilterSerializer(PlaceFilterSerializer):
     kind = serializers.ChoiceField(choices=Service.Kind.choices, required=False)
 
 
+def _safety(school: School) -> SchoolSafety | None:
+    try:
+        return school.safety
+    except SchoolSafety.DoesNotExist:
+        return None
+
+
 class SchoolFeatureSerializer(GeoFeatureModelSerializer):
-    """A school as a GeoJSON Feature (EPSG:4326 point) whose id is the EMIS code."""
+    """A school as a GeoJSON Feature (EPSG:4326 point) whose id is the EMIS code.
+
+    The `css_*` fields come from its current (latest submitted or verified)
+    assessment; `assessed` is false for a school never assessed, whose score is
+    unknown (null), never zero or safe.
+    """
 
     id = serializers.CharField(source="code", read_only=True)
+    assessed = serializers.SerializerMethodField()
+    css_score = serializers.SerializerMethodField()
+    css_grade = serializers.SerializerMethodField()
+    css_critical_gaps = serializers.SerializerMethodField()
+    css_assessed_on = serializers.SerializerMethodField()
+    css_verified = serializers.SerializerMethodField()
     learners = serializers.IntegerField(read_only=True)
     commune = AreaCodeField(6)
     district = AreaCodeField(4)
@@ -82,9 +101,38 @@ class SchoolFeatureSerializer(GeoFeatureModelSerializer):
             "status",
             "hazard_level",
             "hazard_levels",
+            "assessed",
+            "css_score",
+            "css_grade",
+            "css_critical_gaps",
+            "css_assessed_on",
+            "css_verified",
             "location",
         )
         read_only_fields = fields
+
+    def get_assessed(self, school: School) -> bool:
+        return _safety(school) is not None
+
+    def get_css_score(self, school: School) -> float | None:
+        safety = _safety(school)
+        return safety.score if safety else None
+
+    def get_css_grade(self, school: School) -> str | None:
+        safety = _safety(school)
+        return safety.grade if safety else None
+
+    def get_css_critical_gaps(self, school: School) -> list[str]:
+        safety = _safety(school)
+        return list(safety.critical_gaps) if safety else []
+
+    def get_css_assessed_on(self, school: School) -> dt.date | None:
+        safety = _safety(school)
+        return safety.assessed_on if safety else None
+
+    def get_css_verified(self, school: School) -> bool:
+        safety = _safety(school)
+        return bool(safety and safety.verified)
 
 
 class ServiceFeatureSerializer(GeoFeatureModelSerializer):

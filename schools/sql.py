@@ -148,3 +148,60 @@ def _copy_type(field: models.Field) -> str:
         return COPY_TYPES[target.get_internal_type()]
     except KeyError:
         raise TypeError(f"{field.name}: no COPY type for this field") from None
+
+
+def school_safety_upsert(school_ids: Sequence[int] | None) -> int:
+    """Point each school's current-state row at its latest submitted or verified
+    assessment (newest date, then newest submission) and copy its scores, in one
+    statement; drop the rows of schools left with none. None means every school.
+    """
+    only = "" if school_ids is None else "AND a.school_id = ANY(%(ids)s)"
+    only_rows = "" if school_ids is None else "AND s.school_id = ANY(%(ids)s)"
+    params = {"ids": list(school_ids or [])}
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            WITH current AS (
+                SELECT DISTINCT ON (a.school_id) a.*
+                FROM schools_assessment a
+                WHERE a.status IN ('submitted', 'verified') {only}
+                ORDER BY a.school_id, a.assessed_on DESC,
+                         a.submitted_at DESC NULLS LAST, a.id DESC
+            )
+            INSERT INTO schools_schoolsafety AS s (
+                school_id, assessment_id, assessed_on, framework_version, score,
+                area_scores, critical_gaps, grade, verified, updated_at)
+            SELECT c.school_id, c.id, c.assessed_on, f.version, c.score,
+                   c.area_scores, c.critical_gaps, c.grade, c.status = 'verified', now()
+            FROM current c JOIN schools_safetyframework f ON f.id = c.framework_id
+            ON CONFLICT (school_id) DO UPDATE SET
+                assessment_id = EXCLUDED.assessment_id,
+                assessed_on = EXCLUDED.assessed_on,
+                framework_version = EXCLUDED.framework_version,
+                score = EXCLUDED.score,
+                area_scores = EXCLUDED.area_scores,
+                critical_gaps = EXCLUDED.critical_gaps,
+                grade = EXCLUDED.grade,
+                verified = EXCLUDED.verified,
+                updated_at = EXCLUDED.updated_at
+            WHERE (s.assessment_id, s.score, s.grade, s.verified, s.critical_gaps,
+                   s.area_scores)
+                  IS DISTINCT FROM
+                  (EXCLUDED.assessment_id, EXCLUDED.score, EXCLUDED.grade,
+                   EXCLUDED.verified, EXCLUDED.critical_gaps, EXCLUDED.area_scores)
+            """,
+            params,
+        )
+        written = cursor.rowcount
+        cursor.execute(
+            f"""
+            DELETE FROM schools_schoolsafety s
+            WHERE NOT EXISTS (
+                SELECT 1 FROM schools_assessment a
+                WHERE a.school_id = s.school_id
+                  AND a.status IN ('submitted', 'verified'))
+            {only_rows}
+            """,
+            params,
+        )
+        return written + cursor.rowcount

@@ -91,3 +91,160 @@ def make_service(
     return Service.objects.create(
         code=code, location=Point(lon, lat, srid=4326), commune_id=commune, **extra
     )
+
+
+def framework_document(version="test.1", **changes) -> dict:
+    """A small framework: four areas, every answer type and critical rule kind."""
+
+    def item(code, answer_type, weight, **extra):
+        return {
+            "code": code,
+            "answer_type": answer_type,
+            "weight": weight,
+            "question_en": f"Question {code}?",
+            "question_km": f"សំណួរ {code}?",
+            "help_en": f"Help for {code}.",
+            "help_km": f"ជំនួយ {code}។",
+            "km_reviewed": False,
+            **extra,
+        }
+
+    document = {
+        "version": version,
+        "title_en": "Test checklist",
+        "title_km": "បញ្ជីត្រួតពិនិត្យសាកល្បង",
+        "published_on": "2026-01-01",
+        "grades": [
+            {"code": "good", "min_score": 80, "label_en": "Good", "label_km": "ល្អ"},
+            {"code": "fair", "min_score": 60, "label_en": "Fair", "label_km": "មធ្យម"},
+            {
+                "code": "needs_improvement",
+                "min_score": 40,
+                "label_en": "Needs improvement",
+                "label_km": "ត្រូវកែលម្អ",
+            },
+            {
+                "code": "priority",
+                "min_score": 0,
+                "label_en": "Priority",
+                "label_km": "អាទិភាព",
+            },
+        ],
+        "critical_gap_caps_grade_at": "needs_improvement",
+        "areas": [
+            {
+                "code": "F",
+                "weight": 1,
+                "name_en": "Enabling systems",
+                "name_km": "ប្រព័ន្ធគាំទ្រ",
+                "km_reviewed": False,
+                "items": [
+                    item("F.01", "yes_no", 2),
+                    item("F.02", "ynp", 3, critical={"answers": ["no"]}),
+                ],
+            },
+            {
+                "code": "P1",
+                "weight": 1,
+                "name_en": "Safer learning facilities",
+                "name_km": "អគារសិក្សាមានសុវត្ថិភាព",
+                "km_reviewed": False,
+                "items": [
+                    item(
+                        "P1.01",
+                        "number",
+                        3,
+                        number={
+                            "min": 0,
+                            "max": 20,
+                            "integer": False,
+                            "unit_en": "m",
+                            "unit_km": "ម៉ែត្រ",
+                            "scores": [[0, 1], [0.5, 0.5], [1.5, 0]],
+                        },
+                        critical={
+                            "at_least": 1.5,
+                            "unless": {"item": "P2.02", "answers": ["yes"]},
+                        },
+                    ),
+                    item(
+                        "P1.02",
+                        "ynp",
+                        3,
+                        critical={
+                            "answers": ["no"],
+                            "hazards": ["storm"],
+                            "min_hazard_class": 2,
+                        },
+                    ),
+                ],
+            },
+            {
+                "code": "P2",
+                "weight": 1,
+                "name_en": "School safety management",
+                "name_km": "ការគ្រប់គ្រងសុវត្ថិភាពសាលា",
+                "km_reviewed": False,
+                "items": [
+                    item(
+                        "P2.01",
+                        "number",
+                        3,
+                        number={
+                            "min": 0,
+                            "max": 50,
+                            "integer": True,
+                            "unit_en": "times",
+                            "unit_km": "ដង",
+                            "scores": [[0, 0], [1, 0.5], [2, 1]],
+                        },
+                        critical={"below": 1},
+                    ),
+                    item("P2.02", "ynp", 3, critical={"answers": ["no"]}),
+                    item(
+                        "P2.03",
+                        "ynpna",
+                        2,
+                        critical={"answers": ["no"], "evacuation_centre": True},
+                    ),
+                ],
+            },
+            {
+                "code": "P3",
+                "weight": 1,
+                "name_en": "Resilience education",
+                "name_km": "ការអប់រំភាពធន់",
+                "km_reviewed": False,
+                "items": [item("P3.01", "ynpna", 1)],
+            },
+        ],
+    }
+    document.update(changes)
+    return document
+
+
+# Answers scoring 100 with no critical gap under `framework_document`.
+ALL_YES = {
+    "F.01": "yes",
+    "F.02": "yes",
+    "P1.01": 0,
+    "P1.02": "yes",
+    "P2.01": 2,
+    "P2.02": "yes",
+    "P2.03": "yes",
+    "P3.01": "yes",
+}
+
+
+def make_framework(tmp_path, document=None):
+    """Load a framework file written to `tmp_path`, as `load_framework` does."""
+    import json
+
+    from schools.checklists.services import framework_load
+    from schools.models import SafetyFramework
+
+    document = document or framework_document()
+    path = tmp_path / f"{document['version']}.json"
+    path.write_text(json.dumps(document, ensure_ascii=False), encoding="utf-8")
+    framework_load(path)
+    return SafetyFramework.objects.get(version=document["version"])

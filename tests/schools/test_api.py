@@ -87,6 +87,13 @@ def test_school_list_is_a_paginated_geojson_feature_collection(api, schools):
         "status": "open",
         "hazard_level": 0,
         "hazard_levels": {},
+        # Never assessed: unknown, not safe.
+        "assessed": False,
+        "css_score": None,
+        "css_grade": None,
+        "css_critical_gaps": [],
+        "css_assessed_on": None,
+        "css_verified": False,
     }
 
 

@@ -1,0 +1,48 @@
+"""Checklist pages and API (included at the site root)."""
+
+from django.urls import path
+
+from schools.checklists import api_views
+
+urlpatterns = [
+    path(
+        "api/frameworks/",
+        api_views.FrameworkListView.as_view(),
+        name="api-framework-list",
+    ),
+    path(
+        "api/frameworks/<str:version>/",
+        api_views.FrameworkDetailView.as_view(),
+        name="api-framework-detail",
+    ),
+    path(
+        "api/assessments/",
+        api_views.AssessmentListView.as_view(),
+        name="api-assessment-list",
+    ),
+    path(
+        "api/assessments/<int:pk>/",
+        api_views.AssessmentDetailView.as_view(),
+        name="api-assessment-detail",
+    ),
+    path(
+        "api/assessments/<int:pk>/submit/",
+        api_views.AssessmentSubmitView.as_view(),
+        name="api-assessment-submit",
+    ),
+    path(
+        "api/assessments/<int:pk>/verify/",
+        api_views.AssessmentVerifyView.as_view(),
+        name="api-assessment-verify",
+    ),
+    path(
+        "api/assessments/<int:pk>/history/",
+        api_views.AssessmentHistoryView.as_view(),
+        name="api-assessment-history",
+    ),
+    path(
+        "api/assessments/<int:pk>/answers/<str:code>/evidence/",
+        api_views.EvidenceUploadView.as_view(),
+        name="api-assessment-evidence",
+    ),
+]
