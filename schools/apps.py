@@ -9,6 +9,7 @@ class SchoolsConfig(AppConfig):
     def ready(self) -> None:
         from hazards.callbacks import on_layer_change
         from schools import demo  # noqa: F401  (registers the demo steps for schools)
+        from schools.checklists import demo as checklist_demo  # noqa: F401
         from schools.exposure import exposure_on_layer_change
 
         # Recompute exposure after a hazard layer is imported, edited or removed.

@@ -2,9 +2,21 @@
 
 from django.urls import path
 
-from schools.checklists import api_views
+from schools.checklists import api_views, views
 
 urlpatterns = [
+    path("schools/", views.my_schools, name="my-schools"),
+    path("schools/<str:code>/", views.school_page, name="school-page"),
+    path("schools/<str:code>/assess/", views.assessment_start, name="assessment-start"),
+    path("assessments/<int:pk>/", views.assessment_detail, name="assessment-detail"),
+    path("assessments/<int:pk>/edit/", views.assessment_edit, name="assessment-edit"),
+    path(
+        "assessments/<int:pk>/verify/",
+        views.assessment_verify,
+        name="assessment-verify",
+    ),
+    path("checklists/print/", views.checklist_print, name="checklist-print"),
+    path("checklists/print.pdf", views.checklist_pdf, name="checklist-pdf"),
     path(
         "api/frameworks/",
         api_views.FrameworkListView.as_view(),
