@@ -1,9 +1,11 @@
+from collections import Counter
+
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.db import connection
 
 from preparedness.access import may_edit_in_area
-from schools.models import School, Service
+from schools.models import Answer, Assessment, School, SchoolSafety, Service
 
 
 def _snapshot():
@@ -44,6 +46,7 @@ def test_demo_is_deterministic(geography):
         "load_demo", "--keep-admin-areas", "--schools", "120", "--services", "10"
     )
     first = _snapshot()
+    Assessment.objects.all().delete()
     School.objects.all().delete()
     call_command(
         "load_demo", "--keep-admin-areas", "--schools", "120", "--services", "10"
@@ -70,6 +73,24 @@ def test_demo_if_empty_reuses_loaded_data(geography):
         "load_demo", "--keep-admin-areas", "--schools", "20", "--services", "0"
     )
     first_five = list(School.objects.values_list("code", flat=True)[:5])
+    Assessment.objects.filter(school__code__in=first_five).delete()
     School.objects.filter(code__in=first_five).delete()
     call_command("load_demo", "--keep-admin-areas", "--if-empty", "--schools", "20")
     assert School.objects.count() == 15
+
+
+def test_demo_assesses_a_realistic_share_of_schools(geography):
+    """Some schools never assessed, some several times; current scores refreshed."""
+    call_command(
+        "load_demo", "--keep-admin-areas", "--schools", "300", "--services", "0"
+    )
+    per_school = Counter(Assessment.objects.values_list("school_id", flat=True))
+    assessed = len(per_school)
+    assert 0.4 * 300 < assessed < 0.7 * 300
+    assert max(per_school.values()) >= 2
+    items = Assessment.objects.first().framework.items.count()
+    assert Answer.objects.count() == items * Assessment.objects.count()
+    current = SchoolSafety.objects.all()
+    assert 0 < current.count() <= assessed
+    assert all(0 <= s.score <= 100 for s in current)
+    assert current.exclude(critical_gaps=[]).exists()
