@@ -20,6 +20,7 @@ urlpatterns = [
     path("api/", include("preparedness.api_urls")),
     path("", include("schools.urls")),
     path("", include("schools.checklists.urls")),
+    path("", include("schools.checklists.kobo_urls")),
 ]
 if settings.DEBUG:
     urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
