@@ -13,11 +13,13 @@ Strategies (timed against bare queries by bench/exposure.py):
   points -> zones join lets PostgreSQL loop over the points and re-prepare a
   polygon for each; ST_Subdivide only helps that plain form.
 - tracks: metres on the UTM 48N columns: a track segment drives a radius join
-  into the points' index (`ST_DWithin`), and a nearest-neighbour (`<->`)
-  look-up per point gives the distance. Geography casts are ~90x slower;
-  nearest-neighbour on degrees picks a wrong segment for a few points in 1000.
+  into the points' index, whose distances also give most points their nearest
+  segment; a nearest-neighbour (`<->`) look-up in the (layer, path) index gives
+  the others theirs. Geography casts are ~90x slower; nearest-neighbour on
+  degrees picks a wrong segment for a few points in 1000.
 - values already sampled (rasters, read by `hazards.rasters.sample`): arrays
-  in, the same columns out, with the class computed by `class_sql`.
+  (`value_exposure`) or a table (`sampled_exposure`, filled by binary COPY) in,
+  the same columns out, with the class computed by `class_sql`.
 """
 
 from __future__ import annotations
@@ -95,33 +97,63 @@ def track_exposure(*, points: Points, layer_id: int, breaks: Sequence[float]) ->
 
     Beyond every radius the intensity is NULL and the class 0, the distance kept.
     A layer without tracks yields no row.
+
+    One pass over the (segment, point) pairs within the segments' radii gives
+    both the wind and, for most points, the distance: if the nearest segment
+    *within its radius* is closer than the layer's smallest radius, no segment
+    can be closer (it would be within its own radius too), so that distance is
+    the nearest. Only the other points (beyond or near the edge of every radius)
+    look the nearest segment up in the (layer, path) GiST index. `ST_DWithin`
+    is `ST_Distance <= radius` with the same arithmetic, so the distance is
+    computed once per pair (the OFFSET 0 keeps PostgreSQL from computing it
+    again for the filter).
+
+    The pairs' aggregate is estimated at a few rows (the index scans are
+    parameterised), so the planner may choose to sort millions of pairs;
+    callers running it at scale should `SET LOCAL enable_sort = off` so that
+    they are hashed instead (as `schools.exposure` does).
     """
     track = _table(StormTrack)
+    # The layer id is cast to bigint so that btree_gist can use it in the
+    # (layer_id, path_utm) index: it has no int4-int8 operator.
     sql = f"""
         SELECT p.id,
                c.wind AS intensity,
                {class_sql("c.wind")} AS hazard_class,
-               ST_Distance(n.path_utm, p.geom_utm) / 1000.0 AS distance_km
+               CASE WHEN c.near < m.radius THEN c.near ELSE (
+                   SELECT ST_Distance(t.path_utm, p.geom_utm) FROM {track} t
+                   WHERE t.layer_id = %s::bigint
+                   ORDER BY t.path_utm <-> p.geom_utm
+                   LIMIT 1)
+               END / 1000.0 AS distance_km
         FROM ({points.sql}) p
-        CROSS JOIN LATERAL (
-            SELECT t.path_utm FROM {track} t
-            WHERE t.layer_id = %s
-            ORDER BY t.path_utm <-> p.geom_utm
-            LIMIT 1
-        ) n
+        CROSS JOIN (
+            SELECT min(t.radius_km * 1000.0) AS radius FROM {track} t
+            WHERE t.layer_id = %s::bigint
+        ) m
         LEFT JOIN (
-            SELECT q.id, max(t.max_wind_kt)::float8 AS wind
+            SELECT q.id, max(t.max_wind_kt)::float8 AS wind, min(q.d) AS near
             FROM {track} t
             CROSS JOIN LATERAL (
-                SELECT r.id FROM ({points.sql}) r
-                WHERE ST_DWithin(r.geom_utm, t.path_utm, t.radius_km * 1000.0)
+                SELECT r.id, ST_Distance(t.path_utm, r.geom_utm) AS d
+                FROM ({points.sql}) r
+                WHERE r.geom_utm && ST_Expand(t.path_utm, t.radius_km * 1000.0)
+                OFFSET 0
             ) q
-            WHERE t.layer_id = %s
+            WHERE t.layer_id = %s::bigint AND q.d <= t.radius_km * 1000.0
             GROUP BY q.id
         ) c ON c.id = p.id
+        WHERE m.radius IS NOT NULL
     """
     # Parameters in the order of their placeholders in the text.
-    params = (list(breaks), *points.params, layer_id, *points.params, layer_id)
+    params = (
+        list(breaks),
+        layer_id,
+        *points.params,
+        layer_id,
+        *points.params,
+        layer_id,
+    )
     return Query(sql, params)
 
 
@@ -140,6 +172,22 @@ def value_exposure(
     """
     # Placeholders in text order: the class's breaks, then the two arrays.
     return Query(sql, (list(breaks), list(ids), list(values)))
+
+
+def sampled_exposure(*, table: str, breaks: Sequence[float]) -> Query:
+    """`value_exposure` for values already in a table `table (id, intensity)`,
+    e.g. a temporary table filled by binary COPY: Django binds arrays client-side
+    as SQL text, at about 5 us a value.
+
+    `table` is SQL (a quoted name), never user input. Its intensities must be
+    finite, as for `value_exposure`.
+    """
+    sql = f"""
+        SELECT v.id, v.intensity, {class_sql("v.intensity")} AS hazard_class,
+               NULL::float8 AS distance_km
+        FROM {table} v
+    """
+    return Query(sql, (list(breaks),))
 
 
 def _table(model: type[HazardZone] | type[StormTrack]) -> str:

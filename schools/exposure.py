@@ -3,7 +3,7 @@
 For each layer, in one transaction, one statement per kind of place brings its
 rows up to date set-wise: the new rows come from `hazards.sql` (zones and tracks
 in SQL; rasters from one vectorised `hazards.rasters.sample` of all open places,
-sent back as arrays), rows no longer produced are deleted, new ones inserted,
+sent back by binary COPY), rows no longer produced are deleted, new ones inserted,
 changed ones updated, and unchanged ones left alone. Then `hazard_level` and
 `hazard_levels` are refreshed from the exposures of the active layers in one
 UPDATE per table, for the places whose rows changed (all places on a full
@@ -14,7 +14,7 @@ track layer, always (its distance to the nearest track is kept beyond the wind
 radius, with class 0). No row means class 0; the API still lists every active
 layer. `computed_at` is when the row's current values were computed: a
 recompute that finds the same values does not rewrite the row (writing is what
-costs most: each row has eight indexes and three foreign keys).
+costs most: each row has two indexes and two or three foreign keys to check).
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ from hazards import rasters
 from hazards.callbacks import LayerChange
 from hazards.classes import HazardType
 from hazards.models import HazardLayer
-from hazards.sql import Points, Query, track_exposure, value_exposure, zone_exposure
+from hazards.sql import Points, Query, sampled_exposure, track_exposure, zone_exposure
 from schools.models import Exposure, Place, School, Service
 
 Progress = Callable[[int, int], None]  # (layers done, layers in all)
@@ -128,9 +128,16 @@ def _layer_recompute(layer: HazardLayer) -> tuple[LayerExposure, dict[str, list[
         # PostGIS costs make PostgreSQL JIT-compile these statements, which
         # costs more than it saves here (0.5-1.2 s a statement).
         cursor.execute("SET LOCAL jit = off")
+        if layer.representation == Representation.TRACKS:
+            # Millions of (segment, place) pairs estimated at a few rows: hash
+            # them per place rather than sort them (on disk).
+            cursor.execute("SET LOCAL enable_sort = off")
         for column, rows in _layer_rows(layer).items():
             cursor.execute(*_sync(rows, layer.pk, column, computed_at))
             held[column], changed[column] = cursor.fetchone()
+        if layer.representation == Representation.TRACKS:
+            # Not for the rest of an outer transaction, if there is one.
+            cursor.execute("RESET enable_sort")
     return (
         LayerExposure(
             layer_id=layer.pk,
@@ -164,7 +171,9 @@ def _layer_rows(layer: HazardLayer) -> dict[str, Query]:
 
 
 def _raster_rows(layer: HazardLayer) -> dict[str, Query]:
-    """The sampled rows of every kind of place: one raster read for all of them."""
+    """The sampled rows of every kind of place: one raster read for all of them,
+    the values sent by binary COPY to a temporary table per kind of place (in
+    the layer's transaction)."""
     places = [_open_lon_lat(model) for model, _ in PLACES]
     lon = np.concatenate([p[1] for p in places])
     lat = np.concatenate([p[2] for p in places])
@@ -175,10 +184,34 @@ def _raster_rows(layer: HazardLayer) -> dict[str, Query]:
         own = values[start : start + ids.size]
         start += ids.size
         keep = np.isfinite(own) & (own > 0)  # nodata, outside or <= 0: not exposed
-        rows[column] = value_exposure(
-            ids=ids[keep].tolist(), values=own[keep].tolist(), breaks=layer.breaks
-        )
+        table = _values_table(f"salasafe_sampled_{column}", ids[keep], own[keep])
+        rows[column] = sampled_exposure(table=table, breaks=layer.breaks)
     return rows
+
+
+def _values_table(name: str, ids: np.ndarray, values: np.ndarray) -> str:
+    """A temporary table `name (id int8, intensity float8)` dropped at commit,
+    filled with `ids` and `values` by one binary COPY; its quoted name."""
+    table = connection.ops.quote_name(name)
+    # PGCOPY binary: a header, per row the field count and each field's length
+    # and big-endian value, then -1.
+    row = np.dtype(
+        [("n", ">i2"), ("l1", ">i4"), ("id", ">i8"), ("l2", ">i4"), ("v", ">f8")]
+    )
+    data = np.empty(ids.size, dtype=row)
+    data["n"], data["l1"], data["l2"] = 2, 8, 8
+    data["id"], data["v"] = ids, values
+    payload = b"PGCOPY\n\xff\r\n\x00" + bytes(8) + data.tobytes() + b"\xff\xff"
+    with connection.cursor() as cursor:
+        # Gone at commit; dropped here too when the transaction is an outer one's
+        # savepoint (tests, or several layers in one transaction).
+        cursor.execute(f"DROP TABLE IF EXISTS {table}")
+        cursor.execute(
+            f"CREATE TEMPORARY TABLE {table} (id int8, intensity float8) ON COMMIT DROP"
+        )
+        with cursor.copy(f"COPY {table} FROM STDIN (FORMAT BINARY)") as copy:
+            copy.write(payload)
+    return table
 
 
 def _sync(
@@ -206,7 +239,7 @@ def _sync(
                  computed_at)
             SELECT %s, new.id, new.intensity, new.hazard_class, new.distance_km, %s
             FROM new
-            ON CONFLICT (layer_id, {column}) DO UPDATE SET
+            ON CONFLICT ({column}, layer_id) WHERE {column} IS NOT NULL DO UPDATE SET
                 intensity = excluded.intensity,
                 hazard_class = excluded.hazard_class,
                 distance_km = excluded.distance_km,

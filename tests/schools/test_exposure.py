@@ -20,6 +20,7 @@ from rasterio.transform import from_origin
 from rasterio.warp import transform
 from shapely.geometry import LineString
 
+from hazards import rasters
 from hazards.callbacks import LayerChange, layers_changed
 from hazards.classes import HazardType
 from hazards.models import HazardLayer, HazardZone, StormTrack
@@ -270,6 +271,40 @@ def test_nodata_zero_and_outside_the_raster_are_not_exposed(depth_raster):
     assert set(School.objects.values_list("hazard_level", flat=True)) == {0, 4}
 
 
+def test_sampling_masks_nodata_as_gdal_does(tmp_path):
+    """Sampling reads the window plainly and masks the gathered cells itself: the
+    same cells as GDAL's nodata mask (a masked read), including values within a
+    few float32 epsilons of a positive nodata, for float32 and float64 grids."""
+    for dtype, nodata in (("float32", 9999.0), ("float64", 9999.0), ("float32", 2.5)):
+        near = [
+            np.nextafter(np.array(nodata, dtype), np.array(step, dtype))
+            for step in (0, 1e9)
+        ]
+        cells = np.array([[nodata, *near, nodata * 1.001, 1.0, 0.0]], dtype=dtype)
+        path = tmp_path / f"grid-{dtype}-{nodata}.tif"
+        with rasterio.open(
+            path,
+            "w",
+            driver="GTiff",
+            width=cells.shape[1],
+            height=1,
+            count=1,
+            dtype=dtype,
+            nodata=nodata,
+            crs="EPSG:4326",
+            transform=from_origin(104.0, 12.0, 0.01, 0.01),
+        ) as dst:
+            dst.write(cells, 1)
+        with rasterio.open(path) as src:
+            expected = np.ma.filled(src.read(1, masked=True)[0].astype(float), np.nan)
+        lon = 104.0 + 0.005 + 0.01 * np.arange(cells.shape[1])
+
+        got = rasters.sample_file(path, lon, np.full(lon.shape, 11.995))
+
+        np.testing.assert_array_equal(got, expected)
+        assert np.isnan(got[:3]).all()
+
+
 # Tracks
 
 WEAK = [(104.80, 11.56), (105.00, 11.56)]  # 40 kt, 20 km radius
@@ -304,6 +339,20 @@ def test_track_distance_and_wind_radius(storm):
     }
     assert rows["NEAR-BOTH"][2] == pytest.approx(2.21, abs=0.01)
     assert rows["BEYOND"][2] == pytest.approx(64.3, abs=0.3)
+
+
+def test_track_distance_is_to_the_nearest_segment_not_the_covering_one(storm):
+    """A place within WEAK's 20 km radius but outside STRONG's 5 km, and nearer
+    STRONG: WEAK's wind, STRONG's distance (the covering segment is not the
+    nearest one, so the distance comes from the nearest-neighbour look-up)."""
+    make_school("SOUTH", 104.90, 11.428)  # 8.0 km from STRONG, 14.6 from WEAK
+
+    exposure_recompute()
+
+    wind, hazard_class, km = exposures(storm)["SOUTH"]
+    assert (wind, hazard_class) == (40.0, 2)
+    assert km == pytest.approx(utm_km(104.90, 11.428, STRONG))
+    assert 7.5 < km < 8.5
 
 
 def test_track_radius_edge_and_wind_class(geography):
@@ -487,10 +536,11 @@ def test_a_full_recompute_takes_constant_queries(
         counts.append(len(queries))
         assert sum(layer.schools for layer in result.layers) > n
     assert counts[0] == counts[1]
-    # 1 (layers) + 6 per zone or track layer (savepoint, lock, jit off, 2 upserts,
-    # release) + 8 per raster layer (+ 2 reads) + 5 (savepoint, drop inactive,
-    # 2 level updates, release).
-    with django_assert_max_num_queries(26):
+    # 1 (layers) + 6 per zone layer (savepoint, lock, jit off, 2 upserts,
+    # release) + 8 per track layer (+ sort off, reset) + 14 per raster layer (+ 2
+    # reads, and per kind of place a drop, create and COPY of its sampled values)
+    # + 5 (savepoint, drop inactive, 2 level updates, release).
+    with django_assert_max_num_queries(34):
         exposure_recompute()
 
 
