@@ -3,11 +3,12 @@
 from django.contrib import admin
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
+from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 from leaflet.admin import LeafletGeoAdmin
 
 from preparedness.forms import MembershipAdminForm
-from preparedness.models import AdminArea, Membership, Organization
+from preparedness.models import AdminArea, AuditEntry, Membership, Organization
 from preparedness.text import search_key
 
 
@@ -82,3 +83,22 @@ class SalaSafeUserAdmin(UserAdmin):
         "is_active",
     ]
     list_filter = ["is_staff", "is_superuser", "is_active", "membership__role"]
+
+
+@admin.register(AuditEntry)
+class AuditEntryAdmin(admin.ModelAdmin):
+    """The audit trail, read-only: who changed what and when."""
+
+    list_display = ["at", "actor_name", "action", "subject_type", "subject_id"]
+    list_filter = ["subject_type", "action"]
+    search_fields = ["subject_id", "actor_name"]
+    date_hierarchy = "at"
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False

@@ -183,6 +183,7 @@ SPECTACULAR_SETTINGS = {
     ),
     "VERSION": "0.1.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    "ENUM_NAME_OVERRIDES": {"HazardClassEnum": "hazards.classes.HazardClass"},
     "COMPONENT_SPLIT_REQUEST": True,
     # Serve Swagger UI from our own static files: offices may have no internet.
     "SWAGGER_UI_DIST": "SIDECAR",

@@ -11,6 +11,9 @@ class SchoolsConfig(AppConfig):
         from schools import demo  # noqa: F401  (registers the demo steps for schools)
         from schools.checklists import demo as checklist_demo  # noqa: F401
         from schools.exposure import exposure_on_layer_change
+        from schools.risk.services import risk_on_layer_change
 
-        # Recompute exposure after a hazard layer is imported, edited or removed.
+        # After a hazard layer is imported, edited or removed: exposure first,
+        # then nearest available services and risk, which read it.
         on_layer_change(exposure_on_layer_change)
+        on_layer_change(risk_on_layer_change)

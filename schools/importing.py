@@ -180,6 +180,7 @@ SCHOOLS = PlaceKind(
         Column("level", "level", choice(School.Level)),
         Column("enrolment_girls", "enrolment_girls", count),
         Column("enrolment_boys", "enrolment_boys", count),
+        Column("learners_with_disabilities", "learners_with_disabilities", count),
         Column("evacuation_centre", "evacuation_centre", flag),
     ),
     required=("level",),

@@ -83,6 +83,9 @@ class School(Place):
     level = models.CharField(_("level"), max_length=16, choices=Level.choices)
     enrolment_girls = models.PositiveIntegerField(_("girls enrolled"), default=0)
     enrolment_boys = models.PositiveIntegerField(_("boys enrolled"), default=0)
+    learners_with_disabilities = models.PositiveIntegerField(
+        _("learners with disabilities"), default=0
+    )
     evacuation_centre = models.BooleanField(
         _("designated evacuation centre"), default=False
     )
@@ -140,6 +143,8 @@ class Service(Place):
         indexes = [
             models.Index(fields=["kind"], name="service_kind"),
             GistIndex(fields=["location_utm"], name="service_location_utm"),
+            # Migration 0009 adds one partial GiST index per kind (open services
+            # only), in SQL: a new kind needs its index added there.
         ]
         constraints = [
             models.CheckConstraint(
@@ -471,3 +476,154 @@ class SchoolSafety(models.Model):
         verbose_name = _("current school safety")
         verbose_name_plural = _("current school safety")
         indexes = [models.Index(fields=["grade"], name="safety_grade")]
+
+
+class RiskClass(models.IntegerChoices):
+    VERY_LOW = 1, _("Very low")
+    LOW = 2, _("Low")
+    MEDIUM = 3, _("Medium")
+    HIGH = 4, _("High")
+    VERY_HIGH = 5, _("Very high")
+
+
+def _default_level_vulnerability() -> dict[str, float]:
+    return {
+        "preschool": 10.0,
+        "primary": 6.0,
+        "lower_secondary": 3.0,
+        "upper_secondary": 1.0,
+    }
+
+
+def _default_physical_items() -> list[str]:
+    return ["P1.03", "P1.04", "P1.05"]
+
+
+def _default_class_breaks() -> list[float]:
+    return [2.0, 3.5, 5.0, 6.5]
+
+
+class RiskSettings(models.Model):
+    """How school risk is computed (one row); docs/methodology.md explains each.
+
+    Changing them recomputes every school's risk (`risk_settings_update`).
+    """
+
+    weight_hazard_exposure = models.FloatField(
+        _("weight of hazard & exposure"), default=1.0
+    )
+    weight_vulnerability = models.FloatField(_("weight of vulnerability"), default=1.0)
+    weight_coping = models.FloatField(
+        _("weight of lack of coping capacity"), default=1.0
+    )
+    learners_for_full_exposure = models.PositiveIntegerField(
+        _("learners for the highest exposure"),
+        default=1000,
+        help_text=_("A school with this many learners or more scores 10 for exposure."),
+    )
+    level_vulnerability = models.JSONField(
+        _("vulnerability by school level"),
+        default=_default_level_vulnerability,
+        help_text=_("0-10 for the age of the learners, e.g. preschool 10."),
+    )
+    disability_share_for_full = models.FloatField(
+        _("share of learners with disabilities for the highest vulnerability"),
+        default=0.10,
+    )
+    physical_items = models.JSONField(
+        _("building-condition checklist items"),
+        default=_default_physical_items,
+        help_text=_("Items whose answers make the physical vulnerability."),
+    )
+    unknown_physical_vulnerability = models.FloatField(
+        _("physical vulnerability of a school never assessed"), default=5.0
+    )
+    critical_gap_min_coping = models.FloatField(
+        _("lack of coping capacity at least, with a critical gap"), default=6.0
+    )
+    class_breaks = models.JSONField(
+        _("risk class breaks"),
+        default=_default_class_breaks,
+        help_text=_("Scores where low, medium, high and very high start (INFORM)."),
+    )
+    focal_point_km = models.FloatField(
+        _("distance to a child-protection focal point (km)"),
+        default=5.0,
+        help_text=_(
+            "A school with no CCWC or social worker this close has an access gap."
+        ),
+    )
+    unavailable_from_class = models.PositiveSmallIntegerField(
+        _("a service is likely unavailable from hazard class"),
+        choices=HazardClass.choices,
+        default=HazardClass.HIGH,
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+
+    class Meta:
+        verbose_name = _("risk settings")
+        verbose_name_plural = _("risk settings")
+
+    def __str__(self) -> str:
+        return str(_("Risk settings"))
+
+
+class SchoolRisk(models.Model):
+    """A school's INFORM-style risk, its three dimensions (0-10) and its class.
+
+    Recomputed set-wise when exposures, assessments or the settings change.
+    """
+
+    school = models.OneToOneField(
+        School, on_delete=models.CASCADE, primary_key=True, related_name="risk"
+    )
+    hazard = models.FloatField(_("hazard"))
+    exposure = models.FloatField(_("exposure"))
+    hazard_exposure = models.FloatField(_("hazard & exposure"))
+    vulnerability_physical = models.FloatField(_("physical vulnerability"))
+    vulnerability_learners = models.FloatField(_("learners' vulnerability"))
+    vulnerability = models.FloatField(_("vulnerability"))
+    coping_gap = models.FloatField(_("lack of coping capacity"))
+    score = models.FloatField(_("risk score"))
+    risk_class = models.PositiveSmallIntegerField(
+        _("risk class"), choices=RiskClass.choices
+    )
+    assessed = models.BooleanField(_("assessed"))
+    computed_at = models.DateTimeField(_("computed at"))
+
+    class Meta:
+        verbose_name = _("school risk")
+        verbose_name_plural = _("school risks")
+        indexes = [models.Index(fields=["-score"], name="risk_score")]
+
+
+class SchoolAccess(models.Model):
+    """The nearest service of each kind to a school, straight-line.
+
+    `nearest` maps a service kind to {"code", "km"}, with "sensitive": true for
+    a sensitive service and "unavailable": true when it is in a high hazard class
+    (likely unavailable); then also the nearest available one of the kind:
+    "available_code", "available_km" (null when there is none) and
+    "available_sensitive": true if sensitive. `focal_point_km` is the distance
+    to the nearest CCWC or social worker.
+    """
+
+    school = models.OneToOneField(
+        School, on_delete=models.CASCADE, primary_key=True, related_name="access"
+    )
+    nearest = models.JSONField(_("nearest services"), default=dict)
+    focal_point_km = models.FloatField(
+        _("nearest child-protection focal point (km)"), null=True
+    )
+    computed_at = models.DateTimeField(_("computed at"))
+
+    class Meta:
+        verbose_name = _("school access to services")
+        verbose_name_plural = _("school access to services")

@@ -22,6 +22,7 @@ SCHOOL_LIST_FIELDS = (
     "level",
     "enrolment_girls",
     "enrolment_boys",
+    "learners_with_disabilities",
     "commune",
     "evacuation_centre",
     "status",

@@ -94,6 +94,7 @@ class SchoolFeatureSerializer(GeoFeatureModelSerializer):
             "enrolment_girls",
             "enrolment_boys",
             "learners",
+            "learners_with_disabilities",
             "commune",
             "district",
             "province",
@@ -176,6 +177,7 @@ class SchoolUpdateSerializer(serializers.ModelSerializer):
             "level",
             "enrolment_girls",
             "enrolment_boys",
+            "learners_with_disabilities",
             "evacuation_centre",
         )
 

@@ -1,5 +1,6 @@
 """Writes of schools and services."""
 
+import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +24,7 @@ from schools.importing import (
     check_places,
 )
 from schools.models import Place, School, Service
+from schools.risk.services import risk_recompute
 from schools.sql import places_close, places_upsert
 
 T = TypeVar("T")
@@ -35,6 +37,7 @@ SCHOOL_EDITABLE_FIELDS = frozenset(
         "level",
         "enrolment_girls",
         "enrolment_boys",
+        "learners_with_disabilities",
         "evacuation_centre",
     }
 )
@@ -56,7 +59,24 @@ def school_update(
         setattr(school, name, value)
     school.full_clean()
     school.save(update_fields=[*data, "updated_at"])
+    risk_recompute([school.pk])  # learners feed exposure and vulnerability
     return school
+
+
+def places_follow_up() -> float:
+    """After schools or services change: their exposure to the active hazard
+    layers, the nearest services of every school, and risk (all, set-wise).
+    Returns the seconds taken."""
+    from schools.exposure import exposure_recompute
+    from schools.risk.nearest import nearest_services_refresh
+    from schools.risk.services import risk_recompute
+
+    started = time.perf_counter()
+    with transaction.atomic():
+        exposure_recompute()
+        nearest_services_refresh()
+        risk_recompute()
+    return time.perf_counter() - started
 
 
 @dataclass(frozen=True)

@@ -162,3 +162,16 @@ def demo_assessments(options: DemoOptions) -> str:
 register_demo_step(
     DemoStep("assessments", 50, demo_assessments, loaded=Assessment.objects.exists)
 )
+
+
+def demo_risk(options: DemoOptions) -> str:
+    """Nearest services and risk of every school (again after the layers commit)."""
+    from schools.risk.nearest import nearest_services_refresh
+    from schools.risk.services import risk_recompute
+
+    nearest_services_refresh()
+    result = risk_recompute()
+    return f"risk of {result.schools} schools in {result.seconds:.1f} s"
+
+
+register_demo_step(DemoStep("risk", 60, demo_risk))

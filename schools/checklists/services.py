@@ -50,6 +50,7 @@ from schools.models import (
     SafetyFramework,
     School,
 )
+from schools.risk.services import risk_recompute
 from schools.sql import school_safety_upsert
 
 EVIDENCE_MAX_BYTES = 8 * 1024 * 1024
@@ -448,9 +449,12 @@ def _rescore(assessment: Assessment) -> dict[str, Any]:
 
 def school_safety_refresh(school_ids: Iterable[int] | None = None) -> int:
     """Copy each school's current assessment (latest submitted or verified) to its
-    current state row; None refreshes every school. Returns rows written."""
+    current state row, then recompute the risk of those schools; None refreshes
+    every school. Returns the state rows written."""
     ids = None if school_ids is None else sorted(set(school_ids))
-    return school_safety_upsert(ids)
+    written = school_safety_upsert(ids)
+    risk_recompute(ids)
+    return written
 
 
 # ---------------------------------------------------------------- evidence

@@ -3,9 +3,11 @@
 from django.urls import path
 
 from schools.checklists import api_views, views
+from schools.risk import views as risk_views
 
 urlpatterns = [
     path("schools/", views.my_schools, name="my-schools"),
+    path("priorities/", risk_views.priorities_page, name="priorities"),
     path("schools/<str:code>/", views.school_page, name="school-page"),
     path("schools/<str:code>/assess/", views.assessment_start, name="assessment-start"),
     path("assessments/<int:pk>/", views.assessment_detail, name="assessment-detail"),

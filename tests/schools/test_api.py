@@ -85,6 +85,7 @@ def test_school_list_is_a_paginated_geojson_feature_collection(api, schools):
         "province": "12",
         "evacuation_centre": True,
         "status": "open",
+        "learners_with_disabilities": 0,
         "hazard_level": 0,
         "hazard_levels": {},
         # Never assessed: unknown, not safe.

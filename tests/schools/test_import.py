@@ -493,11 +493,22 @@ def test_import_runs_a_constant_number_of_queries(geography, tmp_path):
         rows = [school(f"Q{n}-{i}", commune_code="") for i in range(n)]
         path = write_csv(tmp_path / f"q{n}.csv", rows)
         with CaptureQueriesContext(connection) as ctx:
-            run("import_schools", path)
+            run("import_schools", path, "--no-recompute")
         return len(ctx.captured_queries)
 
     assert queries(3) == queries(40)
     assert School.objects.count() == 43
+
+
+def test_an_import_recomputes_risk_of_the_new_schools(geography, tmp_path):
+    """After an import, every new school has its risk (and nearest services)."""
+    from schools.models import SchoolAccess, SchoolRisk
+
+    path = write_csv(tmp_path / "new.csv", [school("R-1"), school("R-2")])
+    out, _ = run("import_schools", path)
+    assert "exposure, nearest services and risk recomputed" in out
+    assert SchoolRisk.objects.filter(school__code__in=["R-1", "R-2"]).count() == 2
+    assert SchoolAccess.objects.filter(school__code__in=["R-1", "R-2"]).count() == 2
 
 
 # --- closing, reopening -------------------------------------------------------------

@@ -542,7 +542,9 @@ def test_queries_do_not_grow_with_rows(
     user = official()
     with CaptureQueriesContext(connection) as ctx:
         assert submissions_import(path=few, by=user).created == 3
-    assert len(ctx.captured_queries) <= 15
+    # Reading, checking, writing, the current-state refresh and the risk
+    # recompute of the schools concerned: a fixed number, whatever the rows.
+    assert len(ctx.captured_queries) <= 30
     user = official()
     with django_assert_max_num_queries(len(ctx.captured_queries)):
         assert submissions_import(path=many, by=user).created == 30

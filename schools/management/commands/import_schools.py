@@ -15,7 +15,7 @@ from preparedness.readers import (
     parse_mapping,
     write_report,
 )
-from schools.services import ImportResult, school_import
+from schools.services import ImportResult, places_follow_up, school_import
 
 PROGRESS_FROM = 1000  # rows; smaller files import without a progress bar
 LISTED = 200  # rejected rows listed on the console; the report has them all
@@ -62,6 +62,12 @@ class Command(BaseCommand):
             help=f"close the open {self.noun} absent from this full file "
             "(kept with their history, never deleted)",
         )
+        parser.add_argument(
+            "--no-recompute",
+            action="store_true",
+            help="do not recompute exposure, nearest services and risk afterwards "
+            "(run compute_exposure and compute_risk later)",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         path: Path = options["file"]
@@ -99,6 +105,13 @@ class Command(BaseCommand):
         if result.rejected and report is not None:
             write_report(report, result.rejected)
             self.stderr.write(_listing(result.rejected, report))
+        if (result.created or result.updated or result.closed) and not options[
+            "no_recompute"
+        ]:
+            seconds = places_follow_up()
+            self.stdout.write(
+                f"exposure, nearest services and risk recomputed in {seconds:.1f} s"
+            )
 
 
 def _listing(errors: list[RowError], report: Path | None) -> str:

@@ -1,0 +1,1 @@
+"""School risk and access to child-protection services."""
