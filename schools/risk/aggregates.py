@@ -155,7 +155,7 @@ def _school_metrics_sql() -> str:
                    coalesce(jsonb_typeof(sf.critical_gaps) = 'array'
                             AND jsonb_array_length(sf.critical_gaps) > 0, false)
                        AS critical,
-                   a.focal_point_km
+                   a.focal_point_km, s.evacuation_centre
             FROM {_table(School)} s
             LEFT JOIN {_table(SchoolRisk)} r ON r.school_id = s.id
             LEFT JOIN {_table(SchoolSafety)} sf ON sf.school_id = s.id
@@ -179,7 +179,10 @@ def _school_metrics_sql() -> str:
                    / nullif(count(*) FILTER (WHERE assessed), 0)
                    AS share_critical_gaps,
                count(*) FILTER (WHERE focal_point_km IS NULL
-                                   OR focal_point_km > %(focal)s) AS access_gaps
+                                   OR focal_point_km > %(focal)s) AS access_gaps,
+               count(*) FILTER (WHERE evacuation_centre) AS evacuation_centres,
+               coalesce(sum(learners) FILTER (WHERE evacuation_centre), 0)
+                   AS learners_in_evacuation_centres
         FROM s
         GROUP BY GROUPING SETS ((unit), ())
     """
@@ -258,6 +261,8 @@ def _school_zero() -> dict[str, Any]:
         schools_critical_gaps=0,
         share_critical_gaps=None,
         access_gaps=0,
+        evacuation_centres=0,
+        learners_in_evacuation_centres=0,
     )
     return zero
 

@@ -50,6 +50,8 @@ SUMMED = (
     "never_assessed",
     "schools_critical_gaps",
     "access_gaps",
+    "evacuation_centres",
+    "learners_in_evacuation_centres",
     *(f"services_{k}" for k in Service.Kind.values),
     *(f"services_{k}_exposed" for k in Service.Kind.values),
 )
@@ -122,7 +124,7 @@ def data(areas):
     risk(k1, "very_high")
     safety(k1, 40, {"F": 30, "P1": 50, "P2": 40, "P3": 40}, ["P1.01"])
     access(k1, 8.0)
-    k2 = school("K2", "070101", 50, 50)
+    k2 = school("K2", "070101", 50, 50, evacuation_centre=True)
     risk(k2, "low")
     safety(k2, 80, {"F": 90, "P1": 70, "P2": 80, "P3": 80})
     access(k2, 2.0)
@@ -185,6 +187,9 @@ def test_province_rows_add_up_to_the_national_row(api, data):
     assert nation["never_assessed"] == 2
     # K1 (8 km) and K3 (no access row); D1 at exactly 5 km is no gap.
     assert nation["access_gaps"] == 2
+    # K2 would be used as a shelter: its 100 learners would lose their school.
+    assert nation["evacuation_centres"] == 1
+    assert nation["learners_in_evacuation_centres"] == 100
 
     kampot, kandal = rows[1], rows[2]
     assert (kampot["schools"], kampot["learners"]) == (3, 350)
