@@ -27,7 +27,8 @@ from preparedness.text import search_key
 from schools.checklists import selectors, services
 from schools.checklists.framework import NA, NO, PARTIAL, YES, Framework
 from schools.checklists.scoring import AnswerValue
-from schools.models import Assessment, SafetyFramework, School
+from schools.models import Assessment, SafetyFramework, School, Service
+from schools.risk import selectors as risk_selectors
 
 # Labels as the Khmer help texts quote them: «បាទ/ចាស» «មួយផ្នែក» «ទេ» «មិនពាក់ព័ន្ធ».
 CHOICE_LABELS = {
@@ -109,7 +110,9 @@ def my_schools(request: HttpRequest) -> HttpResponse:
 
 def _school_or_404(code: str) -> School:
     try:
-        return School.objects.select_related("safety", "commune").get(code=code)
+        return School.objects.select_related("safety", "commune", "risk", "access").get(
+            code=code
+        )
     except School.DoesNotExist:
         raise Http404(_("No school has this code.")) from None
 
@@ -221,8 +224,36 @@ def school_page(request: HttpRequest, code: str) -> HttpResponse:
             "history": history,
             "grades": _grade_labels(framework) if framework else {},
             "name": _pick(school, "name"),
+            "risk": getattr(school, "risk", None),
+            "nearest": _nearest_rows(request, school),
         },
     )
+
+
+def _nearest_rows(request: HttpRequest, school: School) -> list[dict[str, Any]]:
+    """The nearest service of each kind, masked as in the priority list."""
+    access = getattr(school, "access", None)
+    if access is None:
+        return []
+    codes = risk_selectors.sensitive_codes([school])
+    visible = risk_selectors.sensitive_visible(request.user, codes)
+    fields = risk_selectors.nearest_fields(access.nearest, visible)
+    labels = dict(Service.Kind.choices)
+    rows = []
+    for kind in risk_selectors.ACCESS_KINDS:
+        if fields[f"nearest_{kind}_km"] is None:
+            continue
+        rows.append(
+            {
+                "kind": labels[kind],
+                "code": fields[f"nearest_{kind}_code"],
+                "km": fields[f"nearest_{kind}_km"],
+                "unavailable": fields[f"nearest_{kind}_unavailable"],
+                "available_code": fields[f"nearest_available_{kind}_code"],
+                "available_km": fields[f"nearest_available_{kind}_km"],
+            }
+        )
+    return rows
 
 
 @require_POST

@@ -339,3 +339,28 @@ def test_the_priorities_page_ranks_filters_and_links_exports(client, ranked):
     assert '">C</a>' not in page  # C is in Phnom Penh
     assert 'href="/api/risk/priorities/export.csv?province=07"' in page
     assert client.get("/priorities/?risk_class=awful").status_code == 400
+
+
+@pytest.mark.django_db
+def test_the_school_page_explains_its_risk_and_masks_safe_shelters(
+    client, users, ranked
+):
+    from tests.factories import make_service
+
+    make_service(
+        "SHELTER-1",
+        lon=104.151,
+        lat=10.601,
+        commune="070101",
+        kind="safe_shelter",
+        sensitive=True,
+    )
+    from schools.risk.nearest import nearest_services_refresh
+
+    nearest_services_refresh()
+    client.force_login(users["planner"])
+    page = client.get("/schools/A/").content.decode()
+    assert "Lack of coping capacity" in page and "Medium" in page
+    assert "Safe shelter" in page and "SHELTER-1" not in page
+    client.force_login(users["coordinator"])
+    assert "SHELTER-1" in client.get("/schools/A/").content.decode()
