@@ -10,6 +10,7 @@ from hazards.classes import HazardType
 from preparedness.serializers import area_code_field
 from schools.models import RiskSettings, School
 from schools.risk.selectors import ORDERINGS, RISK_CLASS_CODES
+from schools.risk.services import SETTING_FIELDS
 
 CLASS_BY_CODE = {code: n for n, code in RISK_CLASS_CODES.items()}
 
@@ -61,19 +62,5 @@ class PriorityFilterSerializer(serializers.Serializer):
 class RiskSettingsSerializer(serializers.ModelSerializer):
     class Meta:
         model = RiskSettings
-        fields = (
-            "weight_hazard_exposure",
-            "weight_vulnerability",
-            "weight_coping",
-            "learners_for_full_exposure",
-            "level_vulnerability",
-            "disability_share_for_full",
-            "physical_items",
-            "unknown_physical_vulnerability",
-            "critical_gap_min_coping",
-            "class_breaks",
-            "focal_point_km",
-            "unavailable_from_class",
-            "updated_at",
-        )
+        fields = (*SETTING_FIELDS, "updated_at")
         read_only_fields = ("updated_at",)
