@@ -249,3 +249,54 @@ def test_the_engine_agrees_with_a_postgis_nearest_neighbour_query(geography):
         entry = json.loads(entry) if isinstance(entry, str) else entry
         assert entry["code"] == code, (school, kind)
         assert entry["km"] == pytest.approx(metres / 1000, abs=0.0005)
+
+
+def test_a_service_inside_an_imported_flood_zone_becomes_unavailable(
+    geography, tmp_path, users, django_capture_on_commit_callbacks
+):
+    """The whole chain: a flood layer import puts a health centre in class 3
+    (exposure), then the nearest-services refresh flags it and names the nearest
+    dry one, and the school's risk is recomputed."""
+    from hazards.services import hazard_layer_import
+    from schools.models import SchoolRisk
+
+    school = make_school("S1", *SCHOOL, enrolment_girls=150, enrolment_boys=150)
+    make_service("HC-WET", 104.925, 11.56, kind=K.HEALTH_CENTRE)
+    make_service("HC-DRY", 104.935, 11.56, kind=K.HEALTH_CENTRE)
+    zone = {
+        "type": "FeatureCollection",
+        "features": [
+            {
+                "type": "Feature",
+                "properties": {"depth_m": 2.0},
+                "geometry": {
+                    "type": "Polygon",
+                    "coordinates": [
+                        [
+                            [104.915, 11.555],
+                            [104.93, 11.555],
+                            [104.93, 11.565],
+                            [104.915, 11.565],
+                            [104.915, 11.555],
+                        ]
+                    ],
+                },
+            }
+        ],
+    }
+    path = tmp_path / "flood.geojson"
+    path.write_text(json.dumps(zone))
+    with django_capture_on_commit_callbacks(execute=True):
+        hazard_layer_import(
+            path=path,
+            hazard_type="riverine_flood",
+            name="Flood 2013",
+            by=users["coordinator"],
+            intensity_field="depth_m",
+        )
+    health = access(school).nearest["health_centre"]
+    assert (health["code"], health["unavailable"]) == ("HC-WET", True)
+    assert health["available_code"] == "HC-DRY"
+    risk = SchoolRisk.objects.get(school=school)
+    assert risk.hazard == 7.5  # the school is in the same class-3 zone
+    assert risk.assessed is False and risk.risk_class == 5
