@@ -13,6 +13,8 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.files.storage import default_storage
+from django.core.files.uploadedfile import UploadedFile
 from django.core.paginator import Paginator
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
@@ -27,7 +29,7 @@ from preparedness.text import search_key
 from schools.checklists import selectors, services
 from schools.checklists.framework import NA, NO, PARTIAL, YES, Framework
 from schools.checklists.scoring import AnswerValue
-from schools.models import Assessment, SafetyFramework, School, Service
+from schools.models import Assessment, Evidence, SafetyFramework, School, Service
 from schools.risk import selectors as risk_selectors
 
 # Labels as the Khmer help texts quote them: «បាទ/ចាស» «មួយផ្នែក» «ទេ» «មិនពាក់ព័ន្ធ».
@@ -373,6 +375,7 @@ def assessment_edit(request: HttpRequest, pk: int) -> HttpResponse:
                     notes=notes,
                     assessed_on=assessed_on,
                 )
+                _save_photos(request, assessment)
                 if request.POST.get("action") == "submit":
                     assessment = services.assessment_submit(
                         assessment_id=pk, by=request.user, version=assessment.version
@@ -426,8 +429,52 @@ def assessment_edit(request: HttpRequest, pk: int) -> HttpResponse:
         "grades": _grade_labels(framework),
         "area_names": {a.code: _pick(a, "name") for a in framework.areas.all()},
         "gap_questions": _gap_questions(framework, assessment.critical_gaps),
+        "photos": _photos(assessment),
     }
     return render(request, "checklists/assessment_form.html", context, status=status)
+
+
+PHOTO_PREFIX = "p-"
+
+
+def _save_photos(request: HttpRequest, assessment: Assessment) -> None:
+    """Attach the photos sent with the form to their (now saved) answers."""
+    uploads: dict[str, UploadedFile] = {}
+    for key in request.FILES:
+        upload = request.FILES.get(key)
+        if key.startswith(PHOTO_PREFIX) and isinstance(upload, UploadedFile):
+            uploads[key[len(PHOTO_PREFIX) :]] = upload
+    if not uploads:
+        return
+    answers = {
+        a.item.code: a
+        for a in assessment.answers.select_related("item", "assessment__school").filter(
+            item__code__in=list(uploads)
+        )
+    }
+    for code, upload in uploads.items():
+        answer = answers.get(code)
+        if answer is None:
+            messages.error(
+                request,
+                _("%(code)s: answer the question before adding a photo.")
+                % {"code": code},
+            )
+            continue
+        try:
+            services.evidence_add(answer=answer, by=request.user, upload=upload)
+        except ValidationError as exc:
+            messages.error(request, f"{code}: " + " ".join(exc.messages))
+
+
+def _photos(assessment: Assessment) -> dict[str, list[str]]:
+    """Photo URLs of each answered item of an assessment, in one query."""
+    photos: dict[str, list[str]] = {}
+    for code, name in Evidence.objects.filter(
+        answer__assessment=assessment
+    ).values_list("answer__item__code", "image"):
+        photos.setdefault(code, []).append(default_storage.url(name))
+    return photos
 
 
 def _gap_questions(
@@ -462,6 +509,7 @@ def assessment_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "grades": _grade_labels(framework),
             "area_names": {a.code: _pick(a, "name") for a in framework.areas.all()},
             "gap_questions": _gap_questions(framework, assessment.critical_gaps),
+            "photos": _photos(assessment),
             "may_edit": may_edit_in_area(request.user, assessment.school.commune_id),
             "may_verify": assessment.status == Assessment.Status.SUBMITTED
             and services.may_verify(request.user, assessment),

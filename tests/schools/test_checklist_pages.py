@@ -181,3 +181,30 @@ def pdf_fonts(data: bytes) -> set[str]:
             continue
         names.update(re.findall(rb"/BaseFont\s*/([A-Za-z0-9+_-]+)", chunk))
     return {name.decode() for name in names}
+
+
+def test_a_photo_sent_with_the_form_is_kept_resized_beside_its_answer(
+    users, framework, schools, settings, tmp_path
+):
+    import io
+
+    from PIL import Image
+
+    settings.MEDIA_ROOT = tmp_path / "media"
+    client = client_for(users["official_07"])
+    url = client.post("/schools/KPT-1/assess/")["Location"]
+    buffer = io.BytesIO()
+    Image.new("RGB", (2000, 1500), (120, 80, 40)).save(buffer, "JPEG")
+    buffer.seek(0)
+    buffer.name = "roof.jpg"
+    response = client.post(
+        url,
+        {"version": 1, "assessed_on": "2026-01-05", "a-F.01": "no", "p-F.01": buffer},
+    )
+    assert response.status_code == 302
+    page = client.get(url).content.decode()
+    assert "Photo 1" in page
+    evidence = Assessment.objects.get().answers.get(item__code="F.01").evidence.get()
+    assert (evidence.width, evidence.height) == (1280, 960)
+    detail = client.get(url.replace("edit/", "")).content.decode()
+    assert evidence.image.url in detail
