@@ -6,7 +6,7 @@ Thin adapters: validation of shapes here, every rule in `services`. A stale
 
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import Prefetch, QuerySet, prefetch_related_objects
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import generics, permissions, status
 from rest_framework.exceptions import NotFound
@@ -30,7 +30,7 @@ from schools.checklists.serializers import (
     FrameworkSerializer,
     VersionSerializer,
 )
-from schools.models import Answer, Assessment, SafetyFramework, School
+from schools.models import Answer, Assessment, ChecklistItem, SafetyFramework, School
 
 TAGS = ["checklists"]
 ID = OpenApiParameter("id", int, OpenApiParameter.PATH, description="Assessment id.")
@@ -64,7 +64,16 @@ class FrameworkDetailView(generics.RetrieveAPIView):
     serializer_class = FrameworkDetailSerializer
 
     def get_object(self) -> SafetyFramework:
-        return selectors.framework_get(self.kwargs["version"])
+        framework = selectors.framework_get(self.kwargs["version"])
+        # Items read their rules from the framework's document: no query each.
+        prefetch_related_objects(
+            [framework],
+            "areas",
+            Prefetch(
+                "items", ChecklistItem.objects.select_related("area", "framework")
+            ),
+        )
+        return framework
 
 
 @extend_schema_view(

@@ -141,3 +141,16 @@ def test_a_new_version_never_changes_older_scores(tmp_path, users):
     old.refresh_from_db()
     assert old.area_scores["F"] == 60.0
     assert Assessment.objects.count() == 2
+
+
+def test_the_framework_api_lists_items_with_their_rules_in_few_queries(
+    api, tmp_path, db, django_assert_max_num_queries
+):
+    make_framework(tmp_path)
+    with django_assert_max_num_queries(5):
+        body = api.get("/api/frameworks/test.1/").json()
+    assert [a["code"] for a in body["areas"]] == ["F", "P1", "P2", "P3"]
+    p2 = {i["code"]: i for i in body["items"]}["P2.01"]
+    assert p2["critical_rule"] == {"below": 1}
+    assert p2["number"]["scores"] == [[0, 0], [1, 0.5], [2, 1]]
+    assert {i["code"]: i for i in body["items"]}["P2.02"]["question_km"] == "សំណួរ P2.02?"
