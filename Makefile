@@ -30,7 +30,7 @@ test: setup
 lint: venv
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	DEBUG=1 $(VENV)/bin/mypy preparedness schools
+	DEBUG=1 $(VENV)/bin/mypy preparedness hazards schools plans
 
 stop:
 	scripts/pg-local stop

@@ -76,6 +76,7 @@ INSTALLED_APPS = [
     "preparedness",
     "hazards",
     "schools",
+    "plans",
 ]
 
 MIDDLEWARE = [
@@ -183,7 +184,15 @@ SPECTACULAR_SETTINGS = {
     ),
     "VERSION": "0.1.0",
     "SERVE_INCLUDE_SCHEMA": False,
-    "ENUM_NAME_OVERRIDES": {"HazardClassEnum": "hazards.classes.HazardClass"},
+    "ENUM_NAME_OVERRIDES": {
+        "HazardClassEnum": "hazards.classes.HazardClass",
+        "HazardTypeEnum": "hazards.classes.HazardType",
+        "SectorEnum": "plans.models.Sector",
+        "PlanStatusEnum": "plans.models.Plan.Status",
+        "ActionStatusEnum": "plans.models.Action.Status",
+        "AssessmentStatusEnum": "schools.models.Assessment.Status",
+        "PlaceStatusEnum": "schools.models.Place.Status",
+    },
     "COMPONENT_SPLIT_REQUEST": True,
     # Serve Swagger UI from our own static files: offices may have no internet.
     "SWAGGER_UI_DIST": "SIDECAR",

@@ -17,6 +17,7 @@ urlpatterns = [
     ),
     path("", include("preparedness.web_urls")),
     path("api/hazards/", include("hazards.urls")),
+    path("api/plans/", include("plans.urls")),
     path("api/risk/", include("schools.risk.urls")),
     path("api/risk/", include("schools.risk.aggregate_urls")),
     path("api/", include("preparedness.api_urls")),

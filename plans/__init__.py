@@ -1,0 +1,1 @@
+"""Humanitarian Response Forum preparedness plans: plans, actions, activations."""

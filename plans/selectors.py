@@ -1,0 +1,98 @@
+"""Reads of plans: lists with readiness, a plan's schools ranked by risk, gaps."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from django.db.models import (
+    Count,
+    Exists,
+    OuterRef,
+    Q,
+    QuerySet,
+)
+from django.utils import timezone
+
+from plans.models import Action, Plan
+from schools.models import RiskClass, School
+
+
+def overdue_q(prefix: str = "") -> Q:
+    """Actions past their due date and not done."""
+    return Q(**{f"{prefix}due_on__lt": timezone.localdate()}) & ~Q(
+        **{f"{prefix}status": Action.Status.DONE}
+    )
+
+
+def plan_list(*, filters: Mapping[str, Any]) -> QuerySet[Plan]:
+    """Plans with their readiness counts, filtered (status, hazard, organization,
+    province, overdue)."""
+    qs = Plan.objects.select_related("lead", "co_lead").annotate(
+        actions_total=Count("actions", distinct=True),
+        actions_done=Count(
+            "actions", filter=Q(actions__status=Action.Status.DONE), distinct=True
+        ),
+        actions_overdue=Count("actions", filter=overdue_q("actions__"), distinct=True),
+        actions_blocked=Count(
+            "actions", filter=Q(actions__status=Action.Status.BLOCKED), distinct=True
+        ),
+    )
+    if filters.get("status"):
+        qs = qs.filter(status=filters["status"])
+    if filters.get("hazard"):
+        qs = qs.filter(hazard_types__contains=[filters["hazard"]])
+    if filters.get("organization"):
+        org = filters["organization"]
+        qs = qs.filter(
+            Q(lead_id=org)
+            | Q(co_lead_id=org)
+            | Exists(Action.objects.filter(plan=OuterRef("pk"), organization_id=org))
+        )
+    if filters.get("province"):
+        province = filters["province"]
+        qs = qs.filter(
+            Q(coverage__code__startswith=province) | Q(coverage__code=province[:2])
+        ).distinct()
+    if filters.get("overdue"):
+        qs = qs.filter(Exists(Action.objects.filter(overdue_q(), plan=OuterRef("pk"))))
+    return qs.order_by("-starts_on", "title")
+
+
+def readiness(plan: Plan) -> dict[str, Any]:
+    """Share of actions done and the overdue and blocked counts."""
+    counts = plan.actions.aggregate(
+        total=Count("pk"),
+        done=Count("pk", filter=Q(status=Action.Status.DONE)),
+        overdue=Count("pk", filter=overdue_q()),
+        blocked=Count("pk", filter=Q(status=Action.Status.BLOCKED)),
+    )
+    counts["share_done"] = (
+        round(counts["done"] / counts["total"], 4) if counts["total"] else None
+    )
+    return counts
+
+
+def coverage_q(plan: Plan) -> Q:
+    q = Q(pk__in=[])
+    for code in plan.coverage.values_list("code", flat=True):
+        q |= Q(commune__code__startswith=code)
+    return q
+
+
+def plan_schools(plan: Plan) -> QuerySet[School]:
+    """Open schools in the plan's coverage, riskiest first, each flagged
+    `named` when an action of the plan names it and `coverage_gap` when it is at
+    high or very high risk and no action names it."""
+    named = Exists(
+        Action.schools.through.objects.filter(
+            action__plan=plan, school_id=OuterRef("pk")
+        )
+    )
+    return (
+        School.objects.filter(coverage_q(plan), status=School.Status.OPEN)
+        .select_related("risk", "safety")
+        .annotate(named=named)
+        .annotate(coverage_gap=Q(risk__risk_class__gte=RiskClass.HIGH) & ~Q(named=True))
+        .order_by("-risk__score", "code")
+    )
