@@ -20,9 +20,9 @@ from django.utils.translation import gettext as _
 
 from hazards.classes import HazardType
 from plans.models import Action, Activation, Plan, Sector, Transition
-from preparedness.access import Role, access_for
+from preparedness.access import Role, access_for, account
 from preparedness.audit import Change, audit
-from preparedness.errors import Conflict
+from preparedness.errors import check_version
 from preparedness.models import AdminArea, Organization
 from schools.models import School
 
@@ -65,19 +65,15 @@ def _require_manager(by: User) -> None:
         raise PermissionDenied(_("Only Forum coordinators manage plans."))
 
 
-def _user(by: User) -> Any:
-    return by if by is not None and by.is_authenticated else None
-
-
 def _check_version(obj: Plan | Action, version: Any) -> None:
-    if version is None or str(version) != str(obj.version):
-        raise Conflict(
-            _(
-                "This record was changed by someone else since you opened it "
-                "(version %(theirs)s, yours %(yours)s). Nothing was saved."
-            )
-            % {"theirs": obj.version, "yours": version}
-        )
+    check_version(
+        obj.version,
+        version,
+        _(
+            "This record was changed by someone else since you opened it "
+            "(version %(theirs)s, yours %(yours)s). Nothing was saved."
+        ),
+    )
 
 
 def _forum_member(value: Any, field: str) -> Organization | None:
@@ -268,7 +264,12 @@ def plan_transition(
         raise ValidationError({"why": _("Say why the plan changes status.")})
     now = timezone.now()
     Transition.objects.create(
-        plan=plan, from_status=plan.status, to_status=to, by=_user(by), at=now, why=why
+        plan=plan,
+        from_status=plan.status,
+        to_status=to,
+        by=account(by),
+        at=now,
+        why=why,
     )
     changes: dict[str, Any] = {"status": [plan.status, to], "why": [None, why]}
     if to == Plan.Status.ACTIVATED:
@@ -278,7 +279,7 @@ def plan_transition(
             trigger=trigger.strip() or why,
             activated_on=timezone.localdate(),
             schools=schools_at_risk_snapshot([a.code for a in affected]),
-            by=_user(by),
+            by=account(by),
         )
         activation.areas.set(affected)
         changes["activation"] = [None, activation.pk]

@@ -5,6 +5,7 @@ scoped to province 07 covers district 0701 and commune 070101 but not 080101.
 """
 
 from dataclasses import dataclass
+from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import Q
@@ -114,3 +115,9 @@ def sensitive_scope_q(user: AbstractBaseUser | AnonymousUser | None, field: str)
     if access.role == Role.EDUCATION_OFFICIAL:
         return access.scope_q(field)
     return Q(pk__in=[])
+
+
+def account(user: AbstractBaseUser | AnonymousUser | None) -> Any:
+    """The account behind `user` (for a foreign key to the user model), or None
+    for anonymous and command-line writes."""
+    return user if user is not None and user.is_authenticated else None

@@ -22,9 +22,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from preparedness.access import Role, access_for, may_edit_in_area
+from preparedness.access import Role, access_for, account, may_edit_in_area
 from preparedness.audit import Change, audit
-from preparedness.errors import Conflict
+from preparedness.errors import check_version
 from schools.checklists.answers import clean_answers, missing_items
 from schools.checklists.framework import (
     Framework,
@@ -170,11 +170,6 @@ def school_context(school: School) -> SchoolContext:
     )
 
 
-def _user(by: User) -> Any:
-    """The account behind `by`, or None for anonymous and command-line writes."""
-    return by if by is not None and by.is_authenticated else None
-
-
 def _require_edit(by: User, school: School) -> None:
     if not may_edit_in_area(by, school.commune_id):
         raise PermissionDenied(
@@ -206,15 +201,15 @@ def _locked(pk: int) -> Assessment:
 
 
 def _check_version(assessment: Assessment, version: Any) -> None:
-    if version is None or str(version) != str(assessment.version):
-        raise Conflict(
-            _(
-                "This checklist was changed by someone else since you opened it "
-                "(version %(theirs)s, yours %(yours)s). Nothing was saved: reload "
-                "it, check their answers, and make your changes again."
-            )
-            % {"theirs": assessment.version, "yours": version}
-        )
+    check_version(
+        assessment.version,
+        version,
+        _(
+            "This checklist was changed by someone else since you opened it "
+            "(version %(theirs)s, yours %(yours)s). Nothing was saved: reload "
+            "it, check their answers, and make your changes again."
+        ),
+    )
 
 
 @transaction.atomic
@@ -241,8 +236,8 @@ def assessment_create(
         school=school,
         framework=framework,
         assessed_on=assessed_on,
-        assessor=_user(by),
-        assessor_name=_user(by).get_username() if _user(by) else "",
+        assessor=account(by),
+        assessor_name=account(by).get_username() if account(by) else "",
         notes=notes,
         source=source,
         context=school_context(school).as_json(),
@@ -349,7 +344,7 @@ def assessment_verify(*, assessment_id: int, by: User, version: Any) -> Assessme
         )
     assessment.status = Assessment.Status.VERIFIED
     assessment.verified_at = timezone.now()
-    assessment.verified_by = _user(by)
+    assessment.verified_by = account(by)
     assessment.version += 1
     assessment.save()
     audit(
@@ -489,7 +484,7 @@ def evidence_add(*, answer: Answer, by: User, upload: UploadedFile) -> Evidence:
     data = buffer.getvalue()
     evidence = Evidence(
         answer=answer,
-        uploaded_by=_user(by),
+        uploaded_by=account(by),
         size_bytes=len(data),
         width=image.width,
         height=image.height,

@@ -23,7 +23,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from hazards.callbacks import LayerChange
-from preparedness.access import Role, access_for
+from preparedness.access import Role, access_for, account
 from preparedness.audit import Change, audit
 from schools.models import RiskSettings
 from schools.risk.scoring import RiskRules, risk_scores
@@ -158,7 +158,7 @@ def risk_settings_update(*, by: User, data: Mapping[str, Any]) -> RiskSettings:
         return settings
     for name, value in data.items():
         setattr(settings, name, value)
-    settings.updated_by = by if by is not None and by.is_authenticated else None  # type: ignore[assignment]
+    settings.updated_by = account(by)
     settings.save()
     audit(by, [Change("risk_settings", settings.pk, "changed", changes)])
     if {"focal_point_km", "unavailable_from_class"} & set(changes):
