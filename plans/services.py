@@ -256,7 +256,10 @@ def plan_transition(
                 "to": _("A %(status)s plan can only become: %(allowed)s.")
                 % {
                     "status": plan.get_status_display().lower(),
-                    "allowed": ", ".join(allowed) or _("nothing (it is closed)"),
+                    "allowed": ", ".join(
+                        f"{code} ({Plan.Status(code).label})" for code in allowed
+                    )
+                    or _("nothing (it is closed)"),
                 }
             }
         )
