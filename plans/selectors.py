@@ -50,10 +50,8 @@ def plan_list(*, filters: Mapping[str, Any]) -> QuerySet[Plan]:
             | Exists(Action.objects.filter(plan=OuterRef("pk"), organization_id=org))
         )
     if filters.get("province"):
-        province = filters["province"]
-        qs = qs.filter(
-            Q(coverage__code__startswith=province) | Q(coverage__code=province[:2])
-        ).distinct()
+        # A plan covering the province, or any district or commune in it.
+        qs = qs.filter(coverage__code__startswith=filters["province"]).distinct()
     if filters.get("overdue"):
         qs = qs.filter(Exists(Action.objects.filter(overdue_q(), plan=OuterRef("pk"))))
     return qs.order_by("-starts_on", "title")
