@@ -94,3 +94,19 @@ def plan_schools(plan: Plan) -> QuerySet[School]:
         .annotate(coverage_gap=Q(risk__risk_class__gte=RiskClass.HIGH) & ~Q(named=True))
         .order_by("-risk__score", "code")
     )
+
+
+def coverage_gap_count(plan: Plan) -> int:
+    """High- and very-high-risk schools of the coverage that no action names."""
+    named = Action.schools.through.objects.filter(
+        action__plan=plan, school_id=OuterRef("pk")
+    )
+    return (
+        School.objects.filter(
+            coverage_q(plan),
+            status=School.Status.OPEN,
+            risk__risk_class__gte=RiskClass.HIGH,
+        )
+        .exclude(Exists(named))
+        .count()
+    )

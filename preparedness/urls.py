@@ -20,6 +20,7 @@ urlpatterns = [
     path("api/plans/", include("plans.export_urls")),
     path("api/plans/", include("plans.urls")),
     path("", include("plans.calendar_urls")),
+    path("", include("plans.web_urls")),
     path("api/risk/", include("schools.risk.urls")),
     path("api/risk/", include("schools.risk.aggregate_urls")),
     path("api/", include("preparedness.api_urls")),
