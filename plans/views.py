@@ -12,7 +12,7 @@ from django.shortcuts import render
 
 from hazards.classes import HazardType
 from plans import selectors
-from plans.models import Action, Plan
+from plans.models import Action, Plan, Sector
 from plans.serializers import PlanFilterSerializer
 from schools.models import RiskClass, School
 
@@ -70,6 +70,12 @@ def plan_page(request: HttpRequest, pk: int) -> HttpResponse:
             "coverage": plan.coverage.order_by("code"),
             "schools": schools,
             "gaps": selectors.coverage_gap_count(plan),
+            "hazard_labels": [
+                HazardType(h).label for h in plan.hazard_types if h in HazardType.values
+            ],
+            "sector_labels": [
+                Sector(x).label for x in plan.sectors if x in Sector.values
+            ],
         },
     )
 
