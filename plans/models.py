@@ -163,3 +163,36 @@ class Activation(models.Model):
 
     class Meta:
         ordering = ["-activated_on", "-id"]
+
+
+class CalendarToken(models.Model):
+    """A user's secret for the iCalendar feed of action due dates.
+
+    Calendar apps cannot log in, so the feed URL carries a secret; only its
+    SHA-256 hash is stored. A user has at most one active token: creating a new
+    one revokes the old, and revoking sets `revoked_at`.
+    """
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="calendar_tokens",
+    )
+    key_hash = models.CharField(max_length=64, unique=True, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("calendar token")
+        verbose_name_plural = _("calendar tokens")
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user"],
+                condition=models.Q(revoked_at__isnull=True),
+                name="one_active_calendar_token",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"calendar token {self.pk} of user {self.user_id}"
