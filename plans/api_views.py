@@ -30,6 +30,7 @@ from plans.serializers import (
     PlanUpdateSerializer,
     TransitionInputSerializer,
     TransitionSerializer,
+    TriggerSerializer,
 )
 from preparedness.api import PageNumberPagination
 from preparedness.serializers import validated_query
@@ -60,6 +61,7 @@ def _detail(plan: Plan) -> dict[str, Any]:
         "activations": ActivationSerializer(
             plan.activations.prefetch_related("areas"), many=True
         ).data,
+        "measurable_triggers": TriggerSerializer(plan.measurable.all(), many=True).data,
     }
 
 

@@ -7,4 +7,9 @@ class PlansConfig(AppConfig):
     verbose_name = _("Preparedness plans")
 
     def ready(self) -> None:
+        from hazards.callbacks import on_layer_change
         from plans import demo  # noqa: F401  (registers the demo step for plans)
+        from plans.triggers import triggers_on_layer_change
+
+        # After the schools app's exposure and risk (registered before: app order).
+        on_layer_change(triggers_on_layer_change)

@@ -70,6 +70,10 @@ def demo_plans(options: DemoOptions) -> str:
     today = timezone.localdate()
     year_start = dt.date(today.year, 5, 1)
     made = []
+    watched = {
+        "flood": [{"kind": "flood", "min_class": 3, "min_schools": 50}],
+        "storm": [{"kind": "storm", "min_wind_kt": 34, "distance_km": 100}],
+    }
     for title, hazards, provinces, lead, co_lead, start, end in [
         (
             f"Flood season contingency plan {today.year}: Mekong and Tonle Sap",
@@ -111,6 +115,9 @@ def demo_plans(options: DemoOptions) -> str:
                     "coverage in flood class high or above."
                 ),
                 "review_on": start + dt.timedelta(days=90),
+                "measurable_triggers": watched[
+                    "storm" if "storm" in hazards else "flood"
+                ],
             },
         )
         for name, sector, acronym, days, status in ACTIONS:
@@ -141,7 +148,13 @@ def demo_plans(options: DemoOptions) -> str:
             why="Mekong above flood level at Kratie",
             trigger="River gauge at Kratie above 22 m, rising",
         )
-    return f"{len(made)} plans, {Action.objects.count()} actions, 1 activation"
+    from plans.triggers import triggers_check
+
+    met = triggers_check()
+    return (
+        f"{len(made)} plans, {Action.objects.count()} actions, 1 activation, "
+        f"{len(met)} measurable triggers met"
+    )
 
 
 register_demo_step(DemoStep("plans", 70, demo_plans, loaded=Plan.objects.exists))

@@ -196,3 +196,48 @@ class CalendarToken(models.Model):
 
     def __str__(self) -> str:
         return f"calendar token {self.pk} of user {self.user_id}"
+
+
+class Trigger(models.Model):
+    """A measurable activation trigger, checked whenever a hazard layer changes.
+
+    - storm: a storm track of an active layer with at least `min_wind_kt` of
+      wind passes within `distance_km` of the plan's coverage;
+    - flood: more than `min_schools` open schools of the coverage stand in
+      hazard class `min_class` or above on an active flood layer.
+
+    "Met" is shown on the plan with the layer that met it and the schools
+    concerned, and the plan's coordinators are emailed; activation stays a
+    human decision.
+    """
+
+    class Kind(models.TextChoices):
+        STORM = "storm", _("Storm track within a distance")
+        FLOOD = "flood", _("Schools in a flood class")
+
+    plan = models.ForeignKey(Plan, on_delete=models.CASCADE, related_name="measurable")
+    kind = models.CharField(_("kind"), max_length=8, choices=Kind.choices)
+    min_wind_kt = models.FloatField(_("wind at least (kt)"), null=True, blank=True)
+    distance_km = models.FloatField(_("within (km)"), null=True, blank=True)
+    min_class = models.PositiveSmallIntegerField(
+        _("hazard class at least"), null=True, blank=True
+    )
+    min_schools = models.PositiveIntegerField(
+        _("more than this many schools"), null=True, blank=True
+    )
+    met = models.BooleanField(_("met"), default=False)
+    met_layer = models.ForeignKey(
+        "hazards.HazardLayer",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("met by layer"),
+    )
+    met_at = models.DateTimeField(_("met at"), null=True, blank=True)
+    schools = models.JSONField(_("schools concerned"), default=list, blank=True)
+
+    class Meta:
+        verbose_name = _("measurable trigger")
+        verbose_name_plural = _("measurable triggers")
+        ordering = ["plan", "id"]

@@ -5,7 +5,7 @@ from typing import Any
 from rest_framework import serializers
 
 from hazards.classes import HazardType
-from plans.models import Action, Activation, Plan, Sector, Transition
+from plans.models import Action, Activation, Plan, Sector, Transition, Trigger
 from preparedness.serializers import area_code_field
 
 
@@ -15,6 +15,18 @@ class PlanFilterSerializer(serializers.Serializer):
     organization = serializers.IntegerField(required=False, min_value=1)
     province = area_code_field(2, help_text="Province code, e.g. 07.")
     overdue = serializers.BooleanField(required=False, allow_null=True, default=None)
+
+
+class TriggerSerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=Trigger.Kind.choices)
+    min_wind_kt = serializers.FloatField(required=False, allow_null=True)
+    distance_km = serializers.FloatField(required=False, allow_null=True)
+    min_class = serializers.IntegerField(required=False, allow_null=True)
+    min_schools = serializers.IntegerField(required=False, allow_null=True)
+    met = serializers.BooleanField(read_only=True)
+    met_layer = serializers.IntegerField(source="met_layer_id", read_only=True)
+    met_at = serializers.DateTimeField(read_only=True)
+    schools = serializers.JSONField(read_only=True)
 
 
 class PlanInputSerializer(serializers.Serializer):
@@ -38,6 +50,12 @@ class PlanInputSerializer(serializers.Serializer):
     triggers = serializers.CharField(required=False, allow_blank=True)
     review_on = serializers.DateField(required=False, allow_null=True)
     documents = serializers.ListField(child=serializers.URLField(), required=False)
+    measurable_triggers = TriggerSerializer(
+        many=True,
+        required=False,
+        help_text="storm: min_wind_kt and distance_km; flood: min_class and "
+        "min_schools. Checked after every hazard layer change.",
+    )
 
 
 class PlanUpdateSerializer(PlanInputSerializer):

@@ -19,7 +19,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from hazards.classes import HazardType
-from plans.models import Action, Activation, Plan, Sector, Transition
+from plans.models import Action, Activation, Plan, Sector, Transition, Trigger
 from preparedness.access import Role, access_for, account
 from preparedness.audit import Change, audit
 from preparedness.errors import check_version
@@ -174,9 +174,11 @@ def plan_create(*, by: User, data: Mapping[str, Any]) -> Plan:
     if values["lead"] is None:
         raise ValidationError({"lead": _("Give the lead organization.")})
     values["co_lead"] = _forum_member(values.get("co_lead"), "co_lead")
+    specs = values.pop("measurable_triggers", None) or []
     plan = Plan.objects.create(**{k: v for k, v in values.items() if k in PLAN_FIELDS})
     plan.coverage.set(coverage)
     _coverage_area(plan)
+    _create_triggers(plan, specs)
     audit(
         by,
         [
@@ -189,6 +191,33 @@ def plan_create(*, by: User, data: Mapping[str, Any]) -> Plan:
         ],
     )
     return plan
+
+
+def _create_triggers(plan: Plan, specs: Sequence[Mapping[str, Any]]) -> None:
+    """Measurable triggers: a storm within a distance, or schools in a flood class."""
+    rows = []
+    for i, spec in enumerate(specs):
+        kind = spec.get("kind")
+        field = f"measurable_triggers[{i}]"
+        if kind == Trigger.Kind.STORM:
+            wind, km = spec.get("min_wind_kt"), spec.get("distance_km")
+            if not (isinstance(wind, int | float) and wind > 0):
+                raise ValidationError(
+                    {field: _("Give the wind (kt) the storm must reach.")}
+                )
+            if not (isinstance(km, int | float) and 0 < km <= 2000):
+                raise ValidationError({field: _("Give a distance from 0 to 2,000 km.")})
+            rows.append(Trigger(plan=plan, kind=kind, min_wind_kt=wind, distance_km=km))
+        elif kind == Trigger.Kind.FLOOD:
+            klass, n = spec.get("min_class"), spec.get("min_schools")
+            if klass not in (1, 2, 3, 4):
+                raise ValidationError({field: _("Give a hazard class from 1 to 4.")})
+            if not (isinstance(n, int) and n >= 0):
+                raise ValidationError({field: _("Give a number of schools.")})
+            rows.append(Trigger(plan=plan, kind=kind, min_class=klass, min_schools=n))
+        else:
+            raise ValidationError({field: _("A trigger is of kind storm or flood.")})
+    Trigger.objects.bulk_create(rows)
 
 
 @transaction.atomic

@@ -70,6 +70,7 @@ def plan_page(request: HttpRequest, pk: int) -> HttpResponse:
             "coverage": plan.coverage.order_by("code"),
             "schools": schools,
             "gaps": selectors.coverage_gap_count(plan),
+            "measurable": plan.measurable.select_related("met_layer"),
             "hazard_labels": [
                 HazardType(h).label for h in plan.hazard_types if h in HazardType.values
             ],
