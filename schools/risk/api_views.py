@@ -19,10 +19,10 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from preparedness.access import Role, sensitive_scope_q
+from preparedness.access import Role
 from preparedness.api import GeoJsonPagination, role_permission
 from preparedness.serializers import validated_query
-from schools.models import School, Service
+from schools.models import School
 from schools.risk import selectors, services
 from schools.risk.serializers import PriorityFilterSerializer, RiskSettingsSerializer
 from schools.risk.settings import risk_settings
@@ -33,11 +33,7 @@ EXPORT_CHUNK = 2000
 
 def _visible_sensitive(request: Request) -> set[str]:
     """Codes of the sensitive services this user may see exactly (a small set)."""
-    return set(
-        Service.objects.filter(sensitive=True)
-        .filter(sensitive_scope_q(request.user, "commune__code"))
-        .values_list("code", flat=True)
-    )
+    return selectors.sensitive_visible(request.user)
 
 
 def _feature(school: School, visible: set[str], focal_km: float) -> dict[str, Any]:

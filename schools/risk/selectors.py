@@ -14,7 +14,7 @@ from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.models import AnonymousUser
 from django.db.models import F, Q, QuerySet
 
-from preparedness.access import Role, access_for
+from preparedness.access import sensitive_scope_q
 from schools.models import School, Service
 from schools.risk.settings import risk_settings
 
@@ -70,21 +70,18 @@ def priority_list(*, filters: Mapping[str, Any]) -> QuerySet[School]:
     return qs.order_by(*ORDERINGS[filters.get("order") or "risk"])
 
 
-def sensitive_visible(user: User, codes: Iterable[str]) -> set[str]:
-    """Of these sensitive service codes, those `user` may see exactly."""
-    access = access_for(user)
-    codes = set(codes)
-    if not codes:
-        return set()
-    if access.has_role(Role.ADMINISTRATOR, Role.COORDINATOR):
-        return codes
-    if access.role != Role.EDUCATION_OFFICIAL:
-        return set()
-    return set(
-        Service.objects.filter(code__in=codes)
-        .filter(access.scope_q("commune__code"))
-        .values_list("code", flat=True)
+def sensitive_visible(user: User, codes: Iterable[str] | None = None) -> set[str]:
+    """Codes of the sensitive services `user` may see exactly (of `codes`, or all),
+    by the one rule `preparedness.access.sensitive_scope_q` keeps."""
+    services = Service.objects.filter(sensitive=True).filter(
+        sensitive_scope_q(user, "commune__code")
     )
+    if codes is not None:
+        codes = set(codes)
+        if not codes:
+            return set()
+        services = services.filter(code__in=codes)
+    return set(services.values_list("code", flat=True))
 
 
 def nearest_fields(nearest: Mapping[str, Any], visible: set[str]) -> dict[str, Any]:
