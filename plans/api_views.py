@@ -88,7 +88,7 @@ class PlanListView(generics.ListAPIView):
                 "done": done,
                 "overdue": plan.actions_overdue,  # type: ignore[attr-defined]
                 "blocked": plan.actions_blocked,  # type: ignore[attr-defined]
-                "share_done": round(done / total, 4) if total else None,
+                "share_done": selectors.share_done(done, total),
             }
             rows.append(row)
         return self.get_paginated_response(rows)

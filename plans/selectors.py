@@ -65,10 +65,21 @@ def readiness(plan: Plan) -> dict[str, Any]:
         overdue=Count("pk", filter=overdue_q()),
         blocked=Count("pk", filter=Q(status=Action.Status.BLOCKED)),
     )
-    counts["share_done"] = (
-        round(counts["done"] / counts["total"], 4) if counts["total"] else None
-    )
+    counts["share_done"] = share_done(counts["done"], counts["total"])
     return counts
+
+
+def share_done(done: int, total: int) -> float | None:
+    """Share of a plan's actions done (0-1, four decimals); None without actions."""
+    return round(done / total, 4) if total else None
+
+
+def percent_done(plans: list[Plan]) -> list[Plan]:
+    """Set `percent_done` (0-100) on plans annotated by `plan_list`, for pages."""
+    for plan in plans:
+        share = share_done(plan.actions_done, plan.actions_total)  # type: ignore[attr-defined]
+        plan.percent_done = None if share is None else round(100 * share)  # type: ignore[attr-defined]
+    return plans
 
 
 def coverage_q(plan: Plan) -> Q:

@@ -25,10 +25,7 @@ def plan_list_page(request: HttpRequest) -> HttpResponse:
     filters: dict[str, Any] = {}
     if form.is_valid():
         filters = {k: v for k, v in form.validated_data.items() if v not in (None, "")}
-    plans = list(selectors.plan_list(filters=filters))
-    for plan in plans:
-        total = plan.actions_total  # type: ignore[attr-defined]
-        plan.share_done = round(100 * plan.actions_done / total) if total else None  # type: ignore[attr-defined]
+    plans = selectors.percent_done(list(selectors.plan_list(filters=filters)))
     return render(
         request,
         "plans/plan_list.html",
@@ -86,10 +83,9 @@ def forum_overview(request: HttpRequest) -> HttpResponse:
     """Active plans and their readiness, overdue actions by organization, and the
     high-risk schools that no active plan covers."""
     live = [Plan.Status.ACTIVE, Plan.Status.ACTIVATED]
-    plans = list(selectors.plan_list(filters={}).filter(status__in=live))
-    for plan in plans:
-        total = plan.actions_total  # type: ignore[attr-defined]
-        plan.share_done = round(100 * plan.actions_done / total) if total else None  # type: ignore[attr-defined]
+    plans = selectors.percent_done(
+        list(selectors.plan_list(filters={}).filter(status__in=live))
+    )
     overdue = (
         Action.objects.filter(selectors.overdue_q(), plan__status__in=live)
         .values("organization__acronym", "organization__name")
