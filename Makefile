@@ -30,7 +30,7 @@ test: setup
 lint: venv
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	DEBUG=1 $(VENV)/bin/mypy preparedness hazards schools plans
+	DEBUG=1 $(VENV)/bin/mypy preparedness hazards schools plans maps
 
 stop:
 	scripts/pg-local stop

@@ -77,6 +77,7 @@ INSTALLED_APPS = [
     "hazards",
     "schools",
     "plans",
+    "maps",
 ]
 
 MIDDLEWARE = [

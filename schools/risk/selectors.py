@@ -44,7 +44,11 @@ def access_gap_q(focal_point_km: float) -> Q:
 
 
 def priority_list(*, filters: Mapping[str, Any]) -> QuerySet[School]:
-    """Open schools with their risk, filtered and ordered (default: riskiest first)."""
+    """Open schools with their risk, filtered and ordered (default: riskiest first).
+
+    `layer` keeps the schools exposed (class 1 or more) on that hazard layer;
+    `bbox` and `within` (GEOS geometries in EPSG:4326) the schools inside them.
+    """
     settings = risk_settings()
     qs = (
         School.objects.filter(status=School.Status.OPEN, risk__isnull=False)
@@ -56,6 +60,13 @@ def priority_list(*, filters: Mapping[str, Any]) -> QuerySet[School]:
             qs = qs.filter(commune__code__startswith=filters[key])
     if filters.get("hazard_type"):
         qs = qs.filter(**{f"hazard_levels__{filters['hazard_type']}__gte": 1})
+    if filters.get("layer"):
+        qs = qs.filter(
+            exposures__layer_id=filters["layer"], exposures__hazard_class__gte=1
+        )
+    for key in ("bbox", "within"):
+        if filters.get(key) is not None:
+            qs = qs.filter(location__intersects=filters[key])
     if filters.get("risk_class"):
         qs = qs.filter(risk__risk_class__in=filters["risk_class"])
     if filters.get("never_assessed") is not None:

@@ -7,7 +7,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from hazards.classes import HazardType
-from preparedness.serializers import area_code_field
+from preparedness.serializers import BBoxField, area_code_field
 from schools.models import RiskSettings, School
 from schools.risk.selectors import ORDERINGS, RISK_CLASS_CODES
 from schools.risk.services import SETTING_FIELDS
@@ -38,6 +38,12 @@ class PriorityFilterSerializer(serializers.Serializer):
         required=False,
         help_text="Only schools exposed to this hazard type (class 1 or more).",
     )
+    layer = serializers.IntegerField(
+        required=False,
+        min_value=1,
+        help_text="Only schools exposed (class 1 or more) on this hazard layer (id).",
+    )
+    bbox = BBoxField(required=False)
     risk_class = RiskClassesField(required=False, help_text="e.g. high,very_high")
     never_assessed = serializers.BooleanField(
         required=False, allow_null=True, default=None
