@@ -15,8 +15,6 @@ read.
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
@@ -26,6 +24,7 @@ from django.db.models import Exists, OuterRef, Prefetch, QuerySet
 from django.utils import timezone
 
 from plans.models import Action, Plan
+from preparedness.csvexport import csv_text
 from preparedness.models import AdminArea
 from schools.models import School
 
@@ -212,13 +211,7 @@ def three_w_summary(rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
 
 def _csv(header: Sequence[str], extra: Sequence[Sequence[str]], rows: Iterable) -> str:
     """CSV text starting with a byte-order mark, so spreadsheets read Khmer."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(header)
-    writer.writerows(extra)
-    for row in rows:
-        writer.writerow(["" if v is None else v for v in row])
-    return "\ufeff" + buffer.getvalue()
+    return csv_text(header, rows, extra=extra)
 
 
 def three_w_csv(rows: Iterable[Mapping[str, Any]]) -> str:

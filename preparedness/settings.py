@@ -226,3 +226,19 @@ LOGGING = {
 
 # Demo logins share one password, printed by `make demo`.
 DEMO_PASSWORD = os.environ.get("SALASAFE_DEMO_PASSWORD", "salasafe-demo")
+
+# What anonymous visitors may read (pages, API, exports, OGC API, tiles).
+# "collections": the feature collections served to the public by the exports
+# (/api/<collection>/export.*) and the OGC API (/ogc/); others need a login
+# (plan_coverage by default: plans are the Forum's working documents).
+# "css_scores": whether overall CSS scores and grades are public. Checklist
+# details (critical gaps, answers, scores by CSSF area) are never public, and
+# sensitive services (safe shelters) never show their exact place or contact to
+# the public or planners, whatever this says.
+SALASAFE_PUBLIC = {
+    "collections": env_list(
+        "SALASAFE_PUBLIC_COLLECTIONS",
+        "schools,services,hazard_zones,admin_areas",
+    ),
+    "css_scores": env_bool("SALASAFE_PUBLIC_CSS_SCORES", True),
+}

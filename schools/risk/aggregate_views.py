@@ -7,8 +7,6 @@ them.
 
 from __future__ import annotations
 
-import csv
-import io
 from typing import Any
 
 from django.http import HttpResponse
@@ -21,6 +19,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from preparedness.api import GeoJsonPagination
+from preparedness.csvexport import csv_text
 from preparedness.models import AdminArea
 from preparedness.serializers import validated_query
 from schools.risk import aggregates
@@ -155,12 +154,8 @@ class RiskAggregateExportView(APIView):
     )
     def get(self, request: Request) -> HttpResponse:
         query, rows = _aggregate_rows(request)
-        buffer = io.StringIO()
-        writer = csv.writer(buffer)
         header = list(rows[0]) if rows else ["code", "name_en", "name_km"]
-        writer.writerow(header)
-        for row in rows:
-            writer.writerow(["" if row[c] is None else row[c] for c in header])
+        text = csv_text(header, ([row[c] for c in header] for row in rows))
         name = "-".join(
             part
             for part in ("salasafe-risk", query["level"], query.get("parent"))
@@ -168,9 +163,7 @@ class RiskAggregateExportView(APIView):
         )
         if query.get("by"):
             name += "-by-" + query["by"]
-        response = HttpResponse(
-            "\ufeff" + buffer.getvalue(), content_type="text/csv; charset=utf-8"
-        )
+        response = HttpResponse(text, content_type="text/csv; charset=utf-8")
         response["Content-Disposition"] = f'attachment; filename="{name}.csv"'
         return response
 

@@ -6,7 +6,6 @@ same filters, so an export holds exactly the rows the list shows.
 
 from __future__ import annotations
 
-import csv
 import json
 from collections.abc import Iterator
 from typing import Any
@@ -21,6 +20,7 @@ from rest_framework.views import APIView
 
 from preparedness.access import Role
 from preparedness.api import GeoJsonPagination, role_permission
+from preparedness.csvexport import csv_lines
 from preparedness.serializers import validated_query
 from schools.models import School
 from schools.risk import selectors, services
@@ -36,7 +36,9 @@ def _visible_sensitive(request: Request) -> set[str]:
     return selectors.sensitive_visible(request.user)
 
 
-def _feature(school: School, visible: set[str], focal_km: float) -> dict[str, Any]:
+def _feature(
+    school: School, visible: set[str], focal_km: float, user: Any
+) -> dict[str, Any]:
     return {
         "type": "Feature",
         "id": school.code,
@@ -44,7 +46,9 @@ def _feature(school: School, visible: set[str], focal_km: float) -> dict[str, An
             "type": "Point",
             "coordinates": [school.location.x, school.location.y],
         },
-        "properties": selectors.priority_properties(school, visible, focal_km),
+        "properties": selectors.priority_properties(
+            school, visible, focal_km, user=user
+        ),
     }
 
 
@@ -77,7 +81,7 @@ class PriorityListView(APIView):
         paginator = GeoJsonPagination()
         page = paginator.paginate_queryset(queryset, request, view=self) or []
         visible, focal = _visible_sensitive(request), risk_settings().focal_point_km
-        features = [_feature(s, visible, focal) for s in page]
+        features = [_feature(s, visible, focal, request.user) for s in page]
         return paginator.get_paginated_response({"features": features})
 
 
@@ -110,11 +114,6 @@ CSV_FIXED = (
 )
 
 
-class _Echo:
-    def write(self, value: str) -> str:
-        return value
-
-
 def _csv_rows(queryset: QuerySet[School], request: Request) -> Iterator[str]:
     from hazards.classes import HazardType
     from schools.risk.selectors import ACCESS_KINDS
@@ -141,16 +140,30 @@ def _csv_rows(queryset: QuerySet[School], request: Request) -> Iterator[str]:
         "lon",
         "lat",
     ]
-    writer = csv.writer(_Echo())
-    yield "\ufeff" + writer.writerow(header)  # the BOM lets spreadsheets read Khmer
+    rows = _csv_values(queryset, visible, focal, nearest, request.user)
+    yield from csv_lines(header, rows)
+
+
+def _csv_values(
+    queryset: QuerySet[School],
+    visible: set[str],
+    focal: float,
+    nearest: list[str],
+    user: Any,
+) -> Iterator[list[Any]]:
+    from hazards.classes import HazardType
+
     for school in queryset.iterator(chunk_size=EXPORT_CHUNK):
-        p = selectors.priority_properties(school, visible, focal)
-        row = [p[c] if c != "critical_gaps" else ";".join(p[c]) for c in CSV_FIXED]
+        p = selectors.priority_properties(school, visible, focal, user=user)
+        gaps = p["critical_gaps"]
+        row = [
+            p[c] if c != "critical_gaps" else gaps and ";".join(gaps) for c in CSV_FIXED
+        ]
         row += [p["hazard_levels"].get(t, 0) for t in HazardType.values]
-        row += [p["css_area_scores"].get(a) for a in ("F", "P1", "P2", "P3")]
+        row += [(p["css_area_scores"] or {}).get(a) for a in ("F", "P1", "P2", "P3")]
         row += [p[n] for n in nearest]
         row += [school.location.x, school.location.y]
-        yield writer.writerow(["" if v is None else v for v in row])
+        yield row
 
 
 def _geojson_rows(queryset: QuerySet[School], request: Request) -> Iterator[str]:
@@ -160,7 +173,8 @@ def _geojson_rows(queryset: QuerySet[School], request: Request) -> Iterator[str]
     for school in queryset.iterator(chunk_size=EXPORT_CHUNK):
         prefix = "" if first else ",\n"
         first = False
-        yield prefix + json.dumps(_feature(school, visible, focal), ensure_ascii=False)
+        feature = _feature(school, visible, focal, request.user)
+        yield prefix + json.dumps(feature, ensure_ascii=False)
     yield "]}\n"
 
 

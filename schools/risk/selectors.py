@@ -10,11 +10,12 @@ import math
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from django.conf import settings as django_settings
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.models import AnonymousUser
 from django.db.models import F, Q, QuerySet
 
-from preparedness.access import sensitive_scope_q
+from preparedness.access import access_for, sensitive_scope_q
 from schools.models import School, Service
 from schools.risk.settings import risk_settings
 
@@ -148,12 +149,37 @@ def sensitive_codes(schools: Iterable[School]) -> set[str]:
 RISK_CLASS_CODES = {1: "very_low", 2: "low", 3: "medium", 4: "high", 5: "very_high"}
 
 
+def checklist_details_visible(user: User) -> bool:
+    """Whether `user` may see checklist details (critical gaps, CSS scores by
+    area): logged-in users holding a role, never the public."""
+    return bool(access_for(user).role)
+
+
+def css_scores_visible(user: User) -> bool:
+    """Whether `user` may see overall CSS scores and grades: logged-in roles,
+    and the public when `SALASAFE_PUBLIC["css_scores"]` says so."""
+    return checklist_details_visible(user) or bool(
+        getattr(django_settings, "SALASAFE_PUBLIC", {}).get("css_scores", True)
+    )
+
+
 def priority_properties(
-    school: School, visible: set[str], focal_point_km: float
+    school: School,
+    visible: set[str],
+    focal_point_km: float,
+    *,
+    user: User = None,
 ) -> dict[str, Any]:
-    """The explanation fields of one school in the priority list and its exports."""
+    """The explanation fields of one school in the priority list and its exports.
+
+    Checklist details (`critical_gaps`, `css_area_scores`) are None unless `user`
+    is logged in with a role; `css_score`/`css_grade` too when they are not
+    public (`SALASAFE_PUBLIC`). Without `user`, the public's view.
+    """
     risk = school.risk
+    details = checklist_details_visible(user)
     safety = getattr(school, "safety", None)
+    scores = safety if css_scores_visible(user) else None
     access = getattr(school, "access", None)
     commune = school.commune_id
     return {
@@ -177,10 +203,14 @@ def priority_properties(
         "hazard_level": school.hazard_level,
         "hazard_levels": dict(school.hazard_levels or {}),
         "assessed": risk.assessed,
-        "css_score": safety.score if safety else None,
-        "css_grade": safety.grade if safety else None,
-        "css_area_scores": dict(safety.area_scores) if safety else {},
-        "critical_gaps": list(safety.critical_gaps) if safety else [],
+        "css_score": scores.score if scores else None,
+        "css_grade": scores.grade if scores else None,
+        "css_area_scores": (dict(safety.area_scores) if safety else {})
+        if details
+        else None,
+        "critical_gaps": (list(safety.critical_gaps) if safety else [])
+        if details
+        else None,
         "assessed_on": safety.assessed_on.isoformat() if safety else None,
         "focal_point_km": None
         if access is None or access.focal_point_km is None

@@ -41,7 +41,9 @@ def priorities_page(request: HttpRequest) -> HttpResponse:
         (
             page.start_index() + i,
             school,
-            selectors.priority_properties(school, visible, settings.focal_point_km),
+            selectors.priority_properties(
+                school, visible, settings.focal_point_km, user=request.user
+            ),
         )
         for i, school in enumerate(page.object_list)
     ]

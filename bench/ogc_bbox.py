@@ -1,0 +1,339 @@
+"""Benchmark an API bbox query returning about 1,000 schools, beside pygeoapi.
+
+    DEBUG=1 .venv/bin/python bench/ogc_bbox.py [--schools 100000] [--clients 20]
+        [--requests 25] [--workers 4] [--database NAME] [--place]
+
+Uses the scratch database of bench/exports.py (`salasafe_exports_bench`; with
+--place, or when it holds no schools with risk, it places --schools schools as
+that bench does). Finds a square around Phnom Penh holding about 1,000 open
+schools, then, in the same run, serves the same PostGIS table from gunicorn
+(--workers sync workers each, loopback) and times GETs of that bbox with
+`limit=1000` from --clients concurrent clients (threads, --requests each,
+after a warm-up), printing p50/p95/max latency and throughput:
+
+  salasafe-ogc   /ogc/collections/schools/items (features built by PostGIS)
+  salasafe-api   /api/risk/priorities/?bbox=..&page_size=1000 (DRF, for reference)
+  pygeoapi       /collections/schools/items of pygeoapi (PyPI, its own venv under
+                 var/bench-venvs/pygeoapi, PostgreSQL provider on schools_school;
+                 configured by a YAML this script writes)
+
+pygeoapi serves the bare table (no risk join, no masking): it does less work per
+feature than SalaSafe. Goal: SalaSafe's p95 under 100 ms and below pygeoapi's.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import requests
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import ROOT, environment, setup_django, sql
+from exports import database_url, prepare
+
+BENCH_DB = "salasafe_exports_bench"
+PYGEOAPI_VENV = ROOT / "var" / "bench-venvs" / "pygeoapi"
+CENTRE = (104.92, 11.56)  # Phnom Penh
+TARGET = 1000
+GOAL_P95_MS = 100.0
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--schools", type=int, default=100_000)
+    parser.add_argument("--clients", type=int, default=20)
+    parser.add_argument("--requests", type=int, default=25)
+    parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument("--database", default=BENCH_DB)
+    parser.add_argument("--place", action="store_true")
+    parser.add_argument("--port", type=int, default=8771)
+    args = parser.parse_args()
+    setup_django(args.database)
+    print(environment())
+    (with_risk,) = sql("SELECT count(*) FROM schools_schoolrisk")[0]
+    if args.place or not with_risk:
+        prepare(args.schools, args.schools // 10)
+    bbox, n = find_bbox()
+    box = ",".join(f"{v:.4f}" for v in bbox)
+    print(f"bbox {box}: {n:,} open schools with risk")
+
+    results = []
+    salasafe = salasafe_server(args.port, args.workers)
+    try:
+        base = f"http://127.0.0.1:{args.port}"
+        results.append(
+            load(
+                "salasafe-ogc",
+                f"{base}/ogc/collections/schools/items?bbox={box}&limit=1000",
+                args,
+            )
+        )
+        results.append(
+            load(
+                "salasafe-api",
+                f"{base}/api/risk/priorities/?bbox={box}&page_size=1000",
+                args,
+            )
+        )
+    finally:
+        stop(salasafe)
+    port = args.port + 2
+    pygeoapi = pygeoapi_server(port, args.workers)
+    if pygeoapi is not None:
+        try:
+            url = (
+                f"http://127.0.0.1:{port}/collections/schools/items"
+                f"?bbox={box}&limit=1000&f=json"
+            )
+            results.append(load("pygeoapi", url, args))
+        finally:
+            stop(pygeoapi)
+    print()
+    print(
+        f"| server | features | p50 ms | p95 ms | max ms | req/s "
+        f"({args.clients} clients) |"
+    )
+    print("|---|---|---|---|---|---|")
+    for r in results:
+        print(
+            f"| {r['name']} | {r['features']} | {r['p50']:.0f} | {r['p95']:.0f} | "
+            f"{r['max']:.0f} | {r['rps']:.1f} |"
+        )
+    print(f"goal: SalaSafe p95 < {GOAL_P95_MS:.0f} ms and below pygeoapi's")
+
+
+def find_bbox() -> tuple[tuple[float, float, float, float], int]:
+    """A square around Phnom Penh holding about TARGET open schools with risk."""
+    low, high = 0.001, 2.0
+    best: tuple[tuple[float, float, float, float], int] | None = None
+    for _ in range(30):
+        half = (low + high) / 2
+        box = (CENTRE[0] - half, CENTRE[1] - half, CENTRE[0] + half, CENTRE[1] + half)
+        (n,) = sql(
+            "SELECT count(*) FROM schools_school s JOIN schools_schoolrisk r "
+            "ON r.school_id = s.id WHERE s.status = 'open' AND "
+            "s.location && ST_MakeEnvelope(%s, %s, %s, %s, 4326)",
+            list(box),
+        )[0]
+        best = (box, n)
+        if abs(n - TARGET) <= TARGET * 0.03:
+            break
+        low, high = (half, high) if n < TARGET else (low, half)
+    assert best is not None
+    return best
+
+
+def wait_for(url: str, process: subprocess.Popen[bytes]) -> bool:
+    for _ in range(150):
+        if process.poll() is not None:
+            return False
+        try:
+            requests.get(url, timeout=5)
+            return True
+        except requests.ConnectionError:
+            time.sleep(0.2)
+    return False
+
+
+def salasafe_server(port: int, workers: int) -> subprocess.Popen[bytes]:
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url(),
+        "DEBUG": "0",
+        "SECRET_KEY": "bench-only",
+        "ALLOWED_HOSTS": "127.0.0.1",
+        "SECURE_COOKIES": "0",
+    }
+    process = subprocess.Popen(
+        [
+            str(ROOT / ".venv" / "bin" / "gunicorn"),
+            "preparedness.wsgi:application",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            str(workers),
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    if not wait_for(f"http://127.0.0.1:{port}/ogc/conformance", process):
+        raise RuntimeError("SalaSafe's gunicorn did not start")
+    return process
+
+
+PYGEOAPI_CONFIG = """
+server:
+  bind: {{host: 127.0.0.1, port: {port}}}
+  url: http://127.0.0.1:{port}
+  mimetype: application/json; charset=UTF-8
+  encoding: utf-8
+  languages: [en-US]
+  limits: {{default_items: 100, max_items: 10000}}
+  map: {{url: "https://tile.openstreetmap.org/{{z}}/{{x}}/{{y}}.png",
+         attribution: "OpenStreetMap"}}
+logging: {{level: ERROR}}
+metadata:
+  identification:
+    title: SalaSafe bench
+    description: The bench schools
+    keywords: [schools]
+    keywords_type: theme
+    terms_of_service: https://example.org
+    url: https://example.org
+  license: {{name: CC-BY 4.0, url: "https://creativecommons.org/licenses/by/4.0/"}}
+  provider: {{name: bench, url: "https://example.org"}}
+  contact: {{name: bench, position: bench, address: bench, city: bench,
+            stateorprovince: bench, postalcode: "0", country: KH, phone: "0",
+            fax: "0", email: bench@example.org, url: "https://example.org",
+            hours: always, instructions: none, role: pointOfContact}}
+resources:
+  schools:
+    type: collection
+    title: Schools
+    description: The bench schools
+    keywords: [schools]
+    links: []
+    extents:
+      spatial:
+        bbox: [102, 9, 108, 15]
+        crs: http://www.opengis.net/def/crs/OGC/1.3/CRS84
+    providers:
+      - type: feature
+        name: PostgreSQL
+        data: {{host: "{host}", port: {pgport}, dbname: {db}, user: {user},
+               password: "", search_path: [public]}}
+        id_field: id
+        table: schools_school
+        geom_field: location
+        # Not location_utm: a second geometry column it cannot serialise.
+        properties: [code, name_en, name_km, commune_code, level, enrolment_girls,
+                     enrolment_boys, hazard_level, hazard_levels, status]
+"""
+
+
+def pygeoapi_server(port: int, workers: int) -> subprocess.Popen[bytes] | None:
+    """pygeoapi on the same table, or None (with the reason printed)."""
+    from django.db import connection
+
+    gunicorn = PYGEOAPI_VENV / "bin" / "gunicorn"
+    if not gunicorn.exists():
+        print(f"pygeoapi: not installed in {PYGEOAPI_VENV} (see docs/benchmarks.md)")
+        return None
+    s = connection.settings_dict
+    folder = Path(tempfile.mkdtemp(prefix="salasafe-pygeoapi-"))
+    config = folder / "pygeoapi.yml"
+    config.write_text(
+        PYGEOAPI_CONFIG.format(
+            port=port, host=s["HOST"], pgport=s["PORT"], db=s["NAME"], user=s["USER"]
+        )
+    )
+    openapi = folder / "openapi.yml"
+    generated = subprocess.run(
+        [
+            str(PYGEOAPI_VENV / "bin" / "pygeoapi"),
+            "openapi",
+            "generate",
+            str(config),
+            "--output-file",
+            str(openapi),
+        ],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYGEOAPI_CONFIG": str(config)},
+    )
+    if generated.returncode:
+        print("pygeoapi: openapi generate failed:", generated.stderr[-2000:])
+        return None
+    log = folder / "pygeoapi.log"
+    process = subprocess.Popen(
+        [
+            str(gunicorn),
+            "pygeoapi.flask_app:APP",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            str(workers),
+        ],
+        env={
+            **os.environ,
+            "PYGEOAPI_CONFIG": str(config),
+            "PYGEOAPI_OPENAPI": str(openapi),
+        },
+        stdout=log.open("wb"),
+        stderr=subprocess.STDOUT,
+    )
+    if not wait_for(f"http://127.0.0.1:{port}/collections", process):
+        print("pygeoapi: did not start:", log.read_text()[-2000:])
+        stop(process)
+        return None
+    return process
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=30)
+
+
+def load(name: str, url: str, args: Any) -> dict[str, Any]:
+    """Latencies of GET `url` from `args.clients` concurrent clients."""
+    first = requests.get(url, timeout=60)
+    first.raise_for_status()
+    features = len(first.json()["features"])
+    for _ in range(10):  # warm every worker up
+        requests.get(url, timeout=60).raise_for_status()
+    times: list[float] = []
+    failures: list[str] = []
+    lock = threading.Lock()
+
+    def client() -> None:
+        session = requests.Session()
+        for _ in range(args.requests):
+            started = time.perf_counter()
+            response = session.get(url, timeout=60)
+            _ = response.content
+            spent = time.perf_counter() - started
+            with lock:
+                if response.status_code != 200:
+                    failures.append(str(response.status_code))
+                times.append(spent)
+
+    threads = [threading.Thread(target=client) for _ in range(args.clients)]
+    started = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    wall = time.perf_counter() - started
+    if failures:
+        raise RuntimeError(f"{name}: {len(failures)} failed requests {failures[:3]}")
+    ms = sorted(t * 1000 for t in times)
+    result = {
+        "name": name,
+        "features": features,
+        "p50": statistics.median(ms),
+        "p95": ms[int(0.95 * (len(ms) - 1))],
+        "max": ms[-1],
+        "rps": len(ms) / wall,
+    }
+    print(
+        f"{name}: {features} features, p50 {result['p50']:.0f} ms, "
+        f"p95 {result['p95']:.0f} ms, {result['rps']:.1f} req/s"
+    )
+    return result
+
+
+if __name__ == "__main__":
+    main()
