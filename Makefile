@@ -14,7 +14,7 @@ else
 DB_TARGET := db-external
 endif
 
-.PHONY: demo test lint stop setup sysdeps venv db-local db-external migrate messages bench
+.PHONY: demo test lint stop setup sysdeps venv jsdeps db-local db-external migrate messages bench
 
 demo: setup
 	DEBUG=1 SALASAFE_DEMO=1 $(MANAGE) migrate --no-input -v 0
@@ -35,7 +35,7 @@ lint: venv
 stop:
 	scripts/pg-local stop
 
-setup: sysdeps venv $(DB_TARGET)
+setup: sysdeps venv jsdeps $(DB_TARGET)
 
 sysdeps:
 	@scripts/system-deps
@@ -46,6 +46,13 @@ $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -e . --group dev
+	touch $@
+
+# Leaflet and its map plugins, exact versions from package-lock.json (static files).
+jsdeps: node_modules/.installed
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
 	touch $@
 
 db-local:

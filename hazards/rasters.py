@@ -20,6 +20,7 @@ import numpy as np
 import numpy.typing as npt
 import rasterio
 import rasterio.shutil
+import rasterio.transform
 from django.core.files.storage import default_storage
 from rasterio.crs import CRS
 from rasterio.enums import MaskFlags, Resampling
@@ -192,6 +193,46 @@ def sample_file(path: Path | str, lon: npt.ArrayLike, lat: npt.ArrayLike) -> Flo
     hits = np.flatnonzero(finite)[ok]
     out.flat[hits] = values
     return out
+
+
+WEB_MERCATOR = CRS.from_epsg(3857)
+
+
+@dataclass(frozen=True)
+class Preview:
+    """A raster layer resampled for display: intensities in Web Mercator (masked
+    where nodata) and the lon/lat box the grid covers."""
+
+    values: np.ma.MaskedArray
+    bounds: Bounds  # EPSG:4326 lon/lat: west, south, east, north
+
+
+def preview(layer: HazardLayer, *, max_pixels: int = 1024) -> Preview:
+    """The layer's intensities warped to EPSG:3857 (what a web map draws) at most
+    `max_pixels` on the longer side, read from the COG's overviews."""
+    if layer.representation != HazardLayer.Representation.RASTER or not layer.raster:
+        raise ValueError(f"layer {layer.pk} is not a raster layer")
+    path = Path(default_storage.path(layer.raster.name))
+    with _opened(path, srid=None) as src:
+        west, south, east, north = transform_bounds(
+            src.crs, WEB_MERCATOR, *src.bounds, densify_pts=21
+        )
+        scale = max(east - west, north - south) / max_pixels
+        width = max(1, round((east - west) / scale))
+        height = max(1, round((north - south) / scale))
+        with WarpedVRT(
+            src,
+            crs=WEB_MERCATOR,
+            transform=rasterio.transform.from_bounds(
+                west, south, east, north, width, height
+            ),
+            width=width,
+            height=height,
+            resampling=Resampling.nearest,
+        ) as vrt:
+            values = vrt.read(1, masked=True).astype("float64")
+    lon_lat = transform_bounds(WEB_MERCATOR, WGS84, west, south, east, north)
+    return Preview(values=values, bounds=tuple(float(b) for b in lon_lat))  # type: ignore[arg-type]
 
 
 def _plain_nodata(src: DatasetReader) -> float | Literal[False] | None:
