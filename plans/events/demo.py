@@ -11,6 +11,7 @@ from django.utils import timezone
 from plans.events.services import event_create, reports_submit
 from plans.models import Activation, Event
 from preparedness.demo import DemoOptions, DemoStep, register_demo_step
+from preparedness.models import AdminArea
 from schools.models import School
 
 PROVINCES = ["08", "10", "03", "14"]  # Kandal, Kratie, Kampong Cham, Prey Veng
@@ -20,15 +21,20 @@ DAYS = 3
 def demo_events(options: DemoOptions) -> str:
     admin = get_user_model().objects.filter(is_superuser=True).first()
     activation = Activation.objects.order_by("id").first()
+    provinces = list(
+        AdminArea.objects.filter(code__in=PROVINCES, valid_to__isnull=True)
+        .order_by("code")
+        .values_list("code", flat=True)
+    )
+    if admin is None or not provinces:
+        return "no administrator or none of the Mekong provinces: no event"
     schools = list(
         School.objects.filter(
             status=School.Status.OPEN,
-            commune__code__regex=r"^(" + "|".join(PROVINCES) + ")",
+            commune__code__regex=r"^(" + "|".join(provinces) + ")",
             hazard_levels__riverine_flood__gte=2,
         ).order_by("code")
     )
-    if admin is None or not schools:
-        return "no administrator or no flooded schools: no event"
     today = timezone.localdate()
     start = today - dt.timedelta(days=DAYS - 1)
     event = event_create(
@@ -37,7 +43,7 @@ def demo_events(options: DemoOptions) -> str:
             "name": "Mekong flood (demo)",
             "hazard_type": "riverine_flood",
             "starts_on": start,
-            "provinces": list(PROVINCES),
+            "provinces": provinces,
             "activation": activation.pk if activation else None,
         },
     )
