@@ -17,7 +17,13 @@ from django.utils.translation import gettext as _
 
 from hazards.classes import HazardType
 from plans import selectors, services
-from plans.forms import ActionForm, PlanForm, TransitionForm, put_errors
+from plans.forms import (
+    ActionForm,
+    PlanForm,
+    TransitionForm,
+    forum_members,
+    put_errors,
+)
 from plans.models import Action, Plan, Sector
 from plans.serializers import PlanFilterSerializer
 from preparedness.access import access_for
@@ -44,6 +50,7 @@ def plan_list_page(request: HttpRequest) -> HttpResponse:
             "statuses": Plan.Status.choices,
             "hazards": HazardType.choices,
             "may_manage": services.may_manage_plans(request.user),
+            "organizations": forum_members(),
         },
         status=200 if form.is_valid() else 400,
     )
