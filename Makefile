@@ -14,7 +14,7 @@ else
 DB_TARGET := db-external
 endif
 
-.PHONY: demo test lint stop setup sysdeps venv db-local db-external migrate messages bench
+.PHONY: demo test lint stop setup sysdeps venv db-local db-external migrate messages bench backup restore
 
 demo: setup
 	DEBUG=1 SALASAFE_DEMO=1 $(MANAGE) migrate --no-input -v 0
@@ -34,6 +34,15 @@ lint: venv
 
 stop:
 	scripts/pg-local stop
+
+# var/backups/<timestamp>.tar: pg_dump of the database plus the media files.
+backup: setup
+	DEBUG=1 $(MANAGE) backup
+
+# make restore BACKUP=var/backups/<timestamp>.tar replaces the database and media files.
+restore: setup
+	@test -n "$(BACKUP)" || { echo "usage: make restore BACKUP=var/backups/<timestamp>.tar"; exit 2; }
+	DEBUG=1 $(MANAGE) restore "$(BACKUP)" --yes
 
 setup: sysdeps venv $(DB_TARGET)
 
