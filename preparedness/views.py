@@ -136,14 +136,26 @@ def user_edit(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def healthz(request: HttpRequest) -> JsonResponse:
-    """200 when the database answers, 503 otherwise."""
+    """`{"status", "database", "postgis"}`: 200 when the database answers and
+    PostGIS works, 503 otherwise (for load balancers and monitoring)."""
+    body: dict[str, str | None] = {"status": "ok", "database": "ok", "postgis": None}
     try:
         with connection.cursor() as cursor:
-            cursor.execute("SELECT postgis_lib_version()")
-            postgis = cursor.fetchone()[0]
-    except Exception as exc:  # the point of a health check is to report any failure
-        return JsonResponse({"status": "error", "database": str(exc)}, status=503)
-    return JsonResponse({"status": "ok", "postgis": postgis})
+            cursor.execute("SELECT 1")
+    except Exception:  # the point of a health check is to report any failure
+        body.update(status="error", database="unreachable")
+        return JsonResponse(body, status=503)
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT postgis_lib_version(), ST_AsText(ST_Transform("
+                "ST_SetSRID(ST_Point(104.9, 11.55), 4326), 32648))"
+            )
+            body["postgis"] = cursor.fetchone()[0]
+    except Exception:
+        body.update(status="error", postgis="not working")
+        return JsonResponse(body, status=503)
+    return JsonResponse(body)
 
 
 @extend_schema(tags=["auth"])

@@ -184,6 +184,7 @@ class SitrepFileView(APIView):
 
     @extend_schema(
         tags=TAGS,
+        operation_id="events_file",
         parameters=[SitrepQuerySerializer],
         responses={200: OpenApiResponse(description="CSV or GeoJSON file")},
     )
