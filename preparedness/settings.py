@@ -182,6 +182,25 @@ if env_bool("SALASAFE_BEHIND_PROXY"):
 # EPSG codes checked against spatial_ref_sys (docs/adr/0005-https-settings.md).
 SILENCED_SYSTEM_CHECKS = ["gis.W001"]
 
+# Shared by every app server process: sessions (Django's default, the database)
+# and this cache (sign-in failure counts), so several servers can run behind a
+# load balancer. The table is created by migration preparedness 0004.
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+        "LOCATION": "salasafe_cache",
+    }
+}
+# Sign-in pauses after this many failures per username or per address within
+# the window; load-test accounts can be exempted by username.
+SALASAFE_LOGIN_LIMITS = {
+    "failures_per_username": int(os.environ.get("SALASAFE_LOGIN_FAILURES", "10")),
+    "failures_per_address": 100,
+    "window_seconds": 900,
+    "exempt_usernames": env_list("SALASAFE_LOGIN_EXEMPT"),
+}
+SALASAFE_BEHIND_PROXY = env_bool("SALASAFE_BEHIND_PROXY")
+
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.SessionAuthentication",

@@ -2,6 +2,7 @@
 
 from collections.abc import Callable
 from functools import wraps
+from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth import get_user_model
@@ -14,9 +15,14 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema, extend_schema_view
+from rest_framework import exceptions as api_exceptions
 from rest_framework import generics
 from rest_framework.authtoken.views import ObtainAuthToken
+from rest_framework.exceptions import Throttled
+from rest_framework.request import Request
+from rest_framework.response import Response
 
+from preparedness import ratelimit
 from preparedness.access import access_for
 from preparedness.forms import AccountForm
 from preparedness.models import AdminArea, Membership
@@ -160,7 +166,25 @@ def healthz(request: HttpRequest) -> JsonResponse:
 
 @extend_schema(tags=["auth"])
 class ObtainTokenView(ObtainAuthToken):
-    """POST username and password; returns `{"token": ...}` for scripts."""
+    """POST username and password; returns `{"token": ...}` for scripts.
+
+    Paused like the sign-in page after too many failures (429)."""
+
+    def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        username = str(request.data.get("username") or "")
+        address = ratelimit.client_address(request)
+        if ratelimit.sign_in_paused(username, address):
+            raise Throttled(
+                wait=ratelimit.minutes() * 60,
+                detail=_("Too many failed sign-ins. Try again later."),
+            )
+        try:
+            response = super().post(request, *args, **kwargs)
+        except api_exceptions.ValidationError:
+            ratelimit.sign_in_failed(username, address)
+            raise
+        ratelimit.sign_in_succeeded(username, address)
+        return response
 
 
 # API: administrative areas
