@@ -7,6 +7,10 @@ PY := $(VENV)/bin/python
 MANAGE := $(PY) manage.py
 HOST ?= 127.0.0.1
 PORT ?= 8000
+WORKERS ?= 3
+SERVE_ENV = SECRET_KEY="$${SECRET_KEY:-$$(scripts/secret-key)}" \
+	ALLOWED_HOSTS="$${ALLOWED_HOSTS:-127.0.0.1,localhost}" \
+	SALASAFE_HTTPS="$${SALASAFE_HTTPS:-0}"
 
 ifeq ($(origin DATABASE_URL), undefined)
 DB_TARGET := db-local
@@ -14,7 +18,7 @@ else
 DB_TARGET := db-external
 endif
 
-.PHONY: demo test lint stop setup sysdeps venv jsdeps db-local db-external migrate messages bench
+.PHONY: demo test lint stop setup sysdeps venv jsdeps db-local db-external migrate messages bench backup restore serve
 
 demo: setup
 	DEBUG=1 SALASAFE_DEMO=1 $(MANAGE) migrate --no-input -v 0
@@ -22,6 +26,16 @@ demo: setup
 	DEBUG=1 SALASAFE_DEMO=1 $(MANAGE) compilemessages -v 0 --ignore=.venv
 	DEBUG=1 SALASAFE_DEMO=1 $(MANAGE) load_demo --if-empty
 	DEBUG=1 SALASAFE_DEMO=1 $(MANAGE) runserver $(HOST):$(PORT)
+
+# Production run on this machine: gunicorn, static files collected (WhiteNoise).
+# SECRET_KEY defaults to one kept in var/secret-key; ALLOWED_HOSTS to loopback;
+# SALASAFE_HTTPS=0 because loopback has no TLS (set it to 1 behind HTTPS).
+serve: setup
+	$(SERVE_ENV) $(MANAGE) migrate --no-input -v 0
+	$(SERVE_ENV) $(MANAGE) compilemessages -v 0 --ignore=.venv
+	$(SERVE_ENV) $(MANAGE) collectstatic --no-input -v 0
+	$(SERVE_ENV) $(VENV)/bin/gunicorn preparedness.wsgi --bind $(HOST):$(PORT) \
+		--workers $(WORKERS) --threads 2 --access-logfile - --timeout 120
 
 test: setup
 	$(MANAGE) compilemessages -v 0 --ignore=.venv --settings=preparedness.settings_test
@@ -34,6 +48,15 @@ lint: venv
 
 stop:
 	scripts/pg-local stop
+
+# var/backups/<timestamp>.tar: pg_dump of the database plus the media files.
+backup: setup
+	DEBUG=1 $(MANAGE) backup
+
+# make restore BACKUP=var/backups/<timestamp>.tar replaces the database and media files.
+restore: setup
+	@test -n "$(BACKUP)" || { echo "usage: make restore BACKUP=var/backups/<timestamp>.tar"; exit 2; }
+	DEBUG=1 $(MANAGE) restore "$(BACKUP)" --yes
 
 setup: sysdeps venv jsdeps $(DB_TARGET)
 

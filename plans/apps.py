@@ -9,6 +9,7 @@ class PlansConfig(AppConfig):
     def ready(self) -> None:
         from hazards.callbacks import on_layer_change
         from plans import demo  # noqa: F401  (registers the demo step for plans)
+        from plans.events import demo as events_demo  # noqa: F401
         from plans.triggers import triggers_on_layer_change
 
         # After the schools app's exposure and risk (registered before: app order).

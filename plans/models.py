@@ -241,3 +241,88 @@ class Trigger(models.Model):
         verbose_name = _("measurable trigger")
         verbose_name_plural = _("measurable triggers")
         ordering = ["plan", "id"]
+
+
+class Event(models.Model):
+    """A flood or storm that struck: the frame for daily school status reports.
+
+    Linked to the plan activation it answers, when there is one. `provinces` are
+    the affected provinces; officials report on schools inside them.
+    """
+
+    name = models.CharField(_("name"), max_length=200)
+    hazard_type = models.CharField(
+        _("hazard type"), max_length=32, choices=HazardType.choices
+    )
+    starts_on = models.DateField(_("starts on"))
+    ends_on = models.DateField(
+        _("ends on"), null=True, blank=True, help_text=_("Empty while it lasts.")
+    )
+    provinces = models.ManyToManyField(
+        AdminArea, related_name="+", verbose_name=_("affected provinces")
+    )
+    activation = models.ForeignKey(
+        Activation,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="events",
+        verbose_name=_("plan activation"),
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("emergency event")
+        verbose_name_plural = _("emergency events")
+        ordering = ["-starts_on", "-id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class StatusReport(models.Model):
+    """One school's status on one day of an event (a situation report line).
+
+    A school's latest status is its report with the latest date; reporting again
+    on the same day corrects that day's report (audited, before and after).
+    """
+
+    class Status(models.TextChoices):
+        OPEN = "open", _("Open")
+        CLOSED = "closed", _("Closed")
+
+    event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="reports")
+    school = models.ForeignKey(
+        "schools.School", on_delete=models.CASCADE, related_name="+"
+    )
+    reported_on = models.DateField(_("date"))
+    status = models.CharField(_("status"), max_length=8, choices=Status.choices)
+    flooded = models.BooleanField(_("flooded"), default=False)
+    damaged = models.BooleanField(_("damaged"), default=False)
+    shelter = models.BooleanField(_("used as shelter"), default=False)
+    learners_affected = models.PositiveIntegerField(
+        _("learners out of school"), default=0
+    )
+    note = models.TextField(_("note"), blank=True)
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("school status report")
+        verbose_name_plural = _("school status reports")
+        ordering = ["-reported_on", "school_id"]
+        constraints = [
+            # Also the index that finds each school's latest report.
+            models.UniqueConstraint(
+                fields=["event", "school", "reported_on"],
+                name="one_status_report_a_day",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.school_id} {self.reported_on}: {self.status}"

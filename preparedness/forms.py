@@ -9,6 +9,13 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import gettext_noop, ngettext, ngettext_lazy
 
 from preparedness.models import AdminArea, Membership, Organization
+from preparedness.ratelimit import (
+    client_address,
+    minutes,
+    sign_in_failed,
+    sign_in_paused,
+    sign_in_succeeded,
+)
 
 Role = Membership.Role
 _CODE_SEPARATORS = re.compile(r"[\s,;]+")
@@ -130,6 +137,31 @@ class MembershipAdminForm(forms.ModelForm):
             )
         elif role and role != Role.EDUCATION_OFFICIAL:
             cleaned["areas"] = AdminArea.objects.none()
+        return cleaned
+
+
+class SignInForm(auth_forms.AuthenticationForm):
+    """Django's sign-in form, paused after too many failures (`ratelimit`)."""
+
+    def clean(self):
+        username = self.cleaned_data.get("username") or ""
+        address = client_address(self.request) if self.request else ""
+        if sign_in_paused(username, address):
+            raise forms.ValidationError(
+                ngettext(
+                    "Too many failed sign-ins. Try again in %(n)s minute.",
+                    "Too many failed sign-ins. Try again in %(n)s minutes.",
+                    minutes(),
+                )
+                % {"n": minutes()},
+                code="rate_limited",
+            )
+        try:
+            cleaned = super().clean()
+        except forms.ValidationError:
+            sign_in_failed(username, address)
+            raise
+        sign_in_succeeded(username, address)
         return cleaned
 
 

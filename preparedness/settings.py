@@ -164,10 +164,45 @@ EMAIL_PORT = int(os.environ.get("EMAIL_PORT", "25"))
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "salasafe@localhost")
 
 if not DEBUG:
-    SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", True)
-    CSRF_COOKIE_SECURE = env_bool("SECURE_COOKIES", True)
     SECURE_CONTENT_TYPE_NOSNIFF = True
     X_FRAME_OPTIONS = "DENY"
+# HTTPS only, outside DEBUG: secure cookies, redirect to https, HSTS. `make
+# serve` on loopback, where there is no TLS, sets SALASAFE_HTTPS=0.
+HTTPS = env_bool("SALASAFE_HTTPS", not DEBUG)
+if HTTPS:
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_SSL_REDIRECT = True
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$"]  # load balancers probe over plain HTTP
+    SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", "31536000"))
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
+    SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", True)
+# Behind a reverse proxy that terminates TLS and sets X-Forwarded-Proto.
+if env_bool("SALASAFE_BEHIND_PROXY"):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# GDAL 3.6 (Debian 12) cannot block file and network access from spatial
+# reference definitions; SalaSafe never takes a CRS definition from users, only
+# EPSG codes checked against spatial_ref_sys (docs/adr/0005-https-settings.md).
+SILENCED_SYSTEM_CHECKS = ["gis.W001"]
+
+# Shared by every app server process: sessions (Django's default, the database)
+# and this cache (sign-in failure counts), so several servers can run behind a
+# load balancer. The table is created by migration preparedness 0004.
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+        "LOCATION": "salasafe_cache",
+    }
+}
+# Sign-in pauses after this many failures per username or per address within
+# the window; load-test accounts can be exempted by username.
+SALASAFE_LOGIN_LIMITS = {
+    "failures_per_username": int(os.environ.get("SALASAFE_LOGIN_FAILURES", "10")),
+    "failures_per_address": 100,
+    "window_seconds": 900,
+    "exempt_usernames": env_list("SALASAFE_LOGIN_EXEMPT"),
+}
+SALASAFE_BEHIND_PROXY = env_bool("SALASAFE_BEHIND_PROXY")
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

@@ -3,6 +3,7 @@
 import os
 
 os.environ.setdefault("SECRET_KEY", "test-only-key")
+os.environ.setdefault("SALASAFE_HTTPS", "0")  # the test client speaks plain HTTP
 
 from preparedness.settings import *  # noqa: F403
 

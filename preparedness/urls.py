@@ -21,6 +21,8 @@ urlpatterns = [
     path("ogc/", include("maps.ogc_urls")),
     path("api/", include("maps.export_urls")),
     path("api/hazards/", include("hazards.urls")),
+    path("api/events/", include("plans.events.urls")),
+    path("", include("plans.events.web_urls")),
     path("api/plans/", include("plans.export_urls")),
     path("api/plans/", include("plans.urls")),
     path("", include("plans.calendar_urls")),

@@ -2,6 +2,7 @@
 
 from collections.abc import Callable
 from functools import wraps
+from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth import get_user_model
@@ -14,9 +15,14 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema, extend_schema_view
+from rest_framework import exceptions as api_exceptions
 from rest_framework import generics
 from rest_framework.authtoken.views import ObtainAuthToken
+from rest_framework.exceptions import Throttled
+from rest_framework.request import Request
+from rest_framework.response import Response
 
+from preparedness import ratelimit
 from preparedness.access import access_for
 from preparedness.forms import AccountForm
 from preparedness.models import AdminArea, Membership
@@ -136,19 +142,49 @@ def user_edit(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def healthz(request: HttpRequest) -> JsonResponse:
-    """200 when the database answers, 503 otherwise."""
+    """`{"status", "database", "postgis"}`: 200 when the database answers and
+    PostGIS works, 503 otherwise (for load balancers and monitoring)."""
+    body: dict[str, str | None] = {"status": "ok", "database": "ok", "postgis": None}
     try:
         with connection.cursor() as cursor:
-            cursor.execute("SELECT postgis_lib_version()")
-            postgis = cursor.fetchone()[0]
-    except Exception as exc:  # the point of a health check is to report any failure
-        return JsonResponse({"status": "error", "database": str(exc)}, status=503)
-    return JsonResponse({"status": "ok", "postgis": postgis})
+            cursor.execute("SELECT 1")
+    except Exception:  # the point of a health check is to report any failure
+        body.update(status="error", database="unreachable")
+        return JsonResponse(body, status=503)
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT postgis_lib_version(), ST_AsText(ST_Transform("
+                "ST_SetSRID(ST_Point(104.9, 11.55), 4326), 32648))"
+            )
+            body["postgis"] = cursor.fetchone()[0]
+    except Exception:
+        body.update(status="error", postgis="not working")
+        return JsonResponse(body, status=503)
+    return JsonResponse(body)
 
 
 @extend_schema(tags=["auth"])
 class ObtainTokenView(ObtainAuthToken):
-    """POST username and password; returns `{"token": ...}` for scripts."""
+    """POST username and password; returns `{"token": ...}` for scripts.
+
+    Paused like the sign-in page after too many failures (429)."""
+
+    def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        username = str(request.data.get("username") or "")
+        address = ratelimit.client_address(request)
+        if ratelimit.sign_in_paused(username, address):
+            raise Throttled(
+                wait=ratelimit.minutes() * 60,
+                detail=_("Too many failed sign-ins. Try again later."),
+            )
+        try:
+            response = super().post(request, *args, **kwargs)
+        except api_exceptions.ValidationError:
+            ratelimit.sign_in_failed(username, address)
+            raise
+        ratelimit.sign_in_succeeded(username, address)
+        return response
 
 
 # API: administrative areas

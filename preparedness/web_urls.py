@@ -4,11 +4,15 @@ from django.contrib.auth import views as auth_views
 from django.urls import path
 
 from preparedness import views
-from preparedness.forms import PasswordResetForm
+from preparedness.forms import PasswordResetForm, SignInForm
 
 urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
-    path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
+    path(
+        "accounts/login/",
+        auth_views.LoginView.as_view(authentication_form=SignInForm),
+        name="login",
+    ),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path(
         "accounts/password_reset/",

@@ -59,3 +59,14 @@ def test_the_forum_overview_lists_high_risk_schools_no_active_plan_covers(
     assert ">PP-1</a>" in page  # very high risk in Phnom Penh: no active plan there
     assert ">K-HIGH</a>" not in page
     assert Client().get("/plans/overview/").status_code == 302  # sign in first
+
+
+def test_the_plan_list_filters_by_organization(api_as, users, orgs):
+    create_plan(api_as, orgs, title="Led by SCI", co_lead=None)
+    create_plan(
+        api_as, orgs, title="Led by UNICEF", lead=orgs["unicef"].pk, co_lead=None
+    )
+    page = logged_in(users["planner"]).get(f"/plans/?organization={orgs['unicef'].pk}")
+    text = page.content.decode()
+    assert "Led by UNICEF" in text and "Led by SCI" not in text
+    assert f'value="{orgs["unicef"].pk}" selected' in text

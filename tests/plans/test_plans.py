@@ -221,3 +221,5 @@ def test_the_demo_adds_two_plans_with_actions_and_one_activation(geography):
     assert Action.objects.filter(status="blocked").exists()
     activation = Activation.objects.get()
     assert activation.schools  # the schools of the affected provinces, with risk
+    event = activation.events.get()  # the flood that struck, with status reports
+    assert list(event.provinces.values_list("code", flat=True)) == ["08"]

@@ -184,7 +184,39 @@ def test_healthz_reports_the_database(db, client):
     assert response.status_code == 200
     assert response["Content-Type"] == "application/json"
     assert response.json()["status"] == "ok"
-    assert response.json()["postgis"]
+    assert response.json()["database"] == "ok"
+    assert response.json()["postgis"].startswith("3.")
+
+
+def test_healthz_answers_503_when_the_database_is_down():
+    """A process whose database cannot be reached reports it (no mock: a real
+    connection to a port where nothing listens)."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    script = (
+        "import django, os; django.setup(); "
+        "from django.test import Client; "
+        "r = Client().get('/healthz'); print(r.status_code, r.content.decode())"
+    )
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "preparedness.settings_test",
+        "DATABASE_URL": "postgis://nobody@127.0.0.1:9/nowhere",
+    }
+    env.pop("SALASAFE_TEST_DB_NAME", None)
+    out = subprocess.run(
+        [sys.executable, "-c", script], env=env, capture_output=True, text=True
+    )
+    status, body = out.stdout.strip().split(" ", 1)
+    assert status == "503", out.stderr[-2000:]
+    assert json.loads(body) == {
+        "status": "error",
+        "database": "unreachable",
+        "postgis": None,
+    }
 
 
 def test_sign_in_page_and_admin_login_render(db, client):
