@@ -8,6 +8,7 @@ from rest_framework_gis.serializers import GeoFeatureModelSerializer
 
 from preparedness.serializers import BBoxField, area_code_field
 from schools.models import Place, School, SchoolSafety, Service
+from schools.risk.selectors import checklist_details_visible, css_scores_visible
 
 
 class AreaCodeField(serializers.CharField):
@@ -115,17 +116,24 @@ class SchoolFeatureSerializer(GeoFeatureModelSerializer):
     def get_assessed(self, school: School) -> bool:
         return _safety(school) is not None
 
+    def _user(self) -> Any:
+        request = self.context.get("request")
+        return getattr(request, "user", None)
+
     def get_css_score(self, school: School) -> float | None:
         safety = _safety(school)
-        return safety.score if safety else None
+        return safety.score if safety and css_scores_visible(self._user()) else None
 
     def get_css_grade(self, school: School) -> str | None:
         safety = _safety(school)
-        return safety.grade if safety else None
+        return safety.grade if safety and css_scores_visible(self._user()) else None
 
     def get_css_critical_gaps(self, school: School) -> list[str]:
+        """Checklist details: for logged-in roles only (empty for the public)."""
         safety = _safety(school)
-        return list(safety.critical_gaps) if safety else []
+        if safety is None or not checklist_details_visible(self._user()):
+            return []
+        return list(safety.critical_gaps)
 
     def get_css_assessed_on(self, school: School) -> dt.date | None:
         safety = _safety(school)

@@ -148,7 +148,9 @@ class SchoolDetailView(generics.RetrieveAPIView):
         school = school_update(
             school=school, by=request.user, data=serializer.validated_data
         )
-        return Response(SchoolFeatureSerializer(school).data)
+        return Response(
+            SchoolFeatureSerializer(school, context={"request": request}).data
+        )
 
 
 @extend_schema_view(

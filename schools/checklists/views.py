@@ -31,6 +31,7 @@ from schools.checklists.framework import NA, NO, PARTIAL, YES, Framework
 from schools.checklists.scoring import AnswerValue
 from schools.models import Assessment, Evidence, SafetyFramework, School, Service
 from schools.risk import selectors as risk_selectors
+from schools.risk.selectors import checklist_details_visible, css_scores_visible
 
 # Labels as the Khmer help texts quote them: «បាទ/ចាស» «មួយផ្នែក» «ទេ» «មិនពាក់ព័ន្ធ».
 CHOICE_LABELS = {
@@ -184,8 +185,11 @@ def school_page(request: HttpRequest, code: str) -> HttpResponse:
         framework or SafetyFramework.objects.order_by("-published_on", "-id").first()
     )
     areas = list(framework.areas.all()) if framework else []
+    # Overall score and grade may be public (setting); gaps and area scores not.
+    details = checklist_details_visible(request.user)
+    scores = css_scores_visible(request.user)
     gaps = []
-    if safety and safety.critical_gaps and framework:
+    if details and safety and safety.critical_gaps and framework:
         by_code = {
             i.code: i for i in framework.items.filter(code__in=safety.critical_gaps)
         }
@@ -209,7 +213,9 @@ def school_page(request: HttpRequest, code: str) -> HttpResponse:
         "checklists/school.html",
         {
             "school": school,
-            "safety": safety,
+            "safety": safety if scores else None,
+            "assessed": safety is not None,
+            "details": details,
             "areas": [
                 (
                     a.code,
@@ -217,7 +223,9 @@ def school_page(request: HttpRequest, code: str) -> HttpResponse:
                     (safety.area_scores or {}).get(a.code) if safety else None,
                 )
                 for a in areas
-            ],
+            ]
+            if details
+            else [],
             "gaps": gaps,
             "assessments": assessments,
             "may_read": may_read,

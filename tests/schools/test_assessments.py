@@ -6,6 +6,7 @@ import threading
 import pytest
 from django.db import connection
 from PIL import Image
+from rest_framework.test import APIClient
 
 from preparedness.models import AuditEntry
 from schools.checklists import services
@@ -129,6 +130,9 @@ def test_submit_needs_every_answer_then_sets_the_current_score(
     assert school["css_score"] == safety.score
     assert school["css_grade"] == "needs_improvement"
     assert school["css_critical_gaps"] == ["P2.01"]
+    public = APIClient().get(f"/api/schools/{kampot_school.code}/").json()
+    assert public["properties"]["css_score"] == safety.score
+    assert public["properties"]["css_critical_gaps"] == []  # details: logged in
 
 
 def test_latest_submitted_is_current_and_older_ones_stay_as_history(

@@ -151,8 +151,12 @@ def test_the_school_page_shows_gaps_chart_and_history(users, framework, schools)
     assert "<polyline" in page  # score by area over time
     assert "official_07" in page and "submitted" in page  # history of changes
     public = Client().get("/schools/KPT-1/").content.decode()
-    assert "Critical gaps" in public  # the current state is public
-    assert "History of changes" not in public  # answers and history are not
+    assert "CSS score" in public  # the overall score is public (SALASAFE_PUBLIC)
+    # Checklist details (critical gaps, scores by area), answers and history are
+    # for logged-in roles.
+    assert "Critical gaps" not in public and "Question P2.02?" not in public
+    assert "Sign in to see the scores by area" in public
+    assert "History of changes" not in public
 
 
 def test_the_blank_checklist_prints_in_khmer_and_as_a_pdf(framework):
