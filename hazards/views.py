@@ -34,6 +34,7 @@ from preparedness.access import Role
 from preparedness.api import GeoJsonPagination, role_permission
 from preparedness.readers import ImportRejected, InputError
 from preparedness.serializers import validated_query
+from preparedness.uploads import check_request_size
 
 LISTED = 200  # rejected features listed in a 400 answer
 MayManageLayers = role_permission(Role.COORDINATOR, Role.ADMINISTRATOR)
@@ -100,6 +101,7 @@ class LayerListView(generics.ListAPIView):
         return layer_list(filters=validated_query(self.request, LayerFilterSerializer))
 
     def post(self, request: Request) -> Response:
+        check_request_size(request, kind="hazard")
         form = LayerImportSerializer(data=request.data)
         form.is_valid(raise_exception=True)
         result = _import_upload(dict(form.validated_data), by=request.user)

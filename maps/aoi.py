@@ -34,7 +34,6 @@ from schools.selectors import visible_services_q
 
 User = AbstractBaseUser | AnonymousUser | None
 UPLOAD_SUFFIXES = (".geojson", ".json", ".zip", ".kml")
-MAX_UPLOAD_BYTES = 20 * 1024 * 1024
 HIGH_CLASSES = (4, 5)  # high and very high risk
 
 

@@ -22,6 +22,8 @@ from django.contrib.gis.gdal import DataSource, GDALException, OGRGeometry, SRSE
 from openpyxl import load_workbook
 from openpyxl.utils.exceptions import InvalidFileException
 
+from preparedness.uploads import UploadRefused, check_file
+
 TABULAR = {".csv", ".xlsx"}
 VECTOR = {".geojson", ".json", ".gpkg"}
 DELIMITERS = (",", ";", "\t")
@@ -97,6 +99,10 @@ def read_table(
         raise ReadError(f"{path.name}: unknown file type {suffix!r} (use {known})")
     if not path.is_file():
         raise ReadError(f"{path}: no such file")
+    try:
+        check_file(path)
+    except UploadRefused as exc:
+        raise ReadError(str(exc)) from None
     with paused_gc():
         if suffix == ".csv":
             return _read_csv(path)

@@ -51,6 +51,7 @@ from hazards.vectors.base import (
     wind_radius_km,
 )
 from preparedness.readers import RowError
+from preparedness.uploads import UploadRefused, check_file
 
 
 def file_kind(path: Path) -> FileKind:
@@ -258,6 +259,10 @@ def tracks_from_lines(
 
 
 def _open(path: Path, fmt: str) -> DataSource:
+    try:
+        check_file(path)  # content, zip members and XML prolog, before GDAL
+    except UploadRefused as exc:
+        raise HazardInputError(str(exc)) from None
     target = str(path)
     if fmt == "zipped Shapefile":
         target = f"/vsizip/{path}/{_shapefile_in_zip(path)}"
