@@ -19,6 +19,10 @@ class LayerSerializer(serializers.ModelSerializer):
 
     zone_count = serializers.IntegerField(read_only=True)
     track_count = serializers.IntegerField(read_only=True)
+    # Read-only model fields lose `allow_blank`: say that "" (no scenario) occurs.
+    scenario = serializers.ChoiceField(
+        choices=HazardLayer.Scenario.choices, allow_blank=True, read_only=True
+    )
 
     class Meta:
         model = HazardLayer

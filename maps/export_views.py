@@ -20,6 +20,9 @@ from maps import exports
 from maps.selectors import COLLECTIONS, collection_for, viewer_for
 from preparedness.serializers import validated_query
 
+# Media types of the binary exports (CSV and GeoJSON are listed apart).
+FILE_TYPES = ("application/geopackage+sqlite3", "application/vnd.google-earth.kml+xml")
+
 
 class ExportOptionsSerializer(serializers.Serializer):
     hxl = serializers.BooleanField(
@@ -49,7 +52,14 @@ class CollectionExportView(APIView):
         "aoi, kind; hazard_zones: also layer, hazard_type; admin_areas: "
         "admin_level; plan_coverage: status). Sensitive services and checklist "
         "details are left out for readers who may not see them.",
-        responses={200: OpenApiResponse(OpenApiTypes.BINARY, description="A file")},
+        responses={
+            (200, "text/csv", *FILE_TYPES): OpenApiResponse(
+                OpenApiTypes.BINARY, description="A file"
+            ),
+            (200, "application/geo+json"): OpenApiResponse(
+                OpenApiTypes.OBJECT, description="A GeoJSON FeatureCollection"
+            ),
+        },
     )
     def get(
         self, request: Request, collection: str, fmt: str

@@ -120,7 +120,9 @@ class MapImagePngView(APIView):
         tags=["maps"],
         parameters=[MapImageSerializer],
         description=IMAGE_DOC,
-        responses={200: OpenApiResponse(OpenApiTypes.BINARY, description="PNG")},
+        responses={
+            (200, "image/png"): OpenApiResponse(OpenApiTypes.BINARY, description="PNG")
+        },
     )
     def get(self, request: Request) -> HttpResponse:
         response = HttpResponse(
@@ -137,7 +139,9 @@ class MapImageSvgView(APIView):
         tags=["maps"],
         parameters=[MapImageSerializer],
         description=IMAGE_DOC,
-        responses={200: OpenApiResponse(OpenApiTypes.STR, description="SVG")},
+        responses={
+            (200, "image/svg+xml"): OpenApiResponse(OpenApiTypes.STR, description="SVG")
+        },
     )
     def get(self, request: Request) -> HttpResponse:
         svg = images.scene_svg(_scene(request), title=_("SalaSafe map"))

@@ -24,6 +24,7 @@ from plans.serializers import (
     ActionSerializer,
     ActionUpdateSerializer,
     ActivationSerializer,
+    PlanDetailSerializer,
     PlanFilterSerializer,
     PlanInputSerializer,
     PlanSerializer,
@@ -113,14 +114,12 @@ class PlanDetailView(APIView):
 
     permission_classes = [permissions.IsAuthenticated]
 
-    @extend_schema(tags=TAGS, responses=OpenApiResponse(response=OpenApiTypes.OBJECT))
+    @extend_schema(tags=TAGS, responses=PlanDetailSerializer)
     def get(self, request: Request, pk: int) -> Response:
         return Response(_detail(_plan(pk)))
 
     @extend_schema(
-        tags=TAGS,
-        request=PlanUpdateSerializer,
-        responses=OpenApiResponse(response=OpenApiTypes.OBJECT),
+        tags=TAGS, request=PlanUpdateSerializer, responses=PlanDetailSerializer
     )
     def patch(self, request: Request, pk: int) -> Response:
         _plan(pk)
@@ -144,7 +143,7 @@ class PlanTransitionView(APIView):
     @extend_schema(
         tags=TAGS,
         request=TransitionInputSerializer,
-        responses=OpenApiResponse(response=OpenApiTypes.OBJECT),
+        responses=PlanDetailSerializer,
     )
     def post(self, request: Request, pk: int) -> Response:
         _plan(pk)

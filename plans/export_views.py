@@ -19,6 +19,7 @@ from preparedness.serializers import area_code_field, validated_query
 
 TAGS = ["plans"]
 CSV_TYPE = "text/csv; charset=utf-8"
+ROWS_SCHEMA = {"type": "array", "items": {"type": "object", "additionalProperties": {}}}
 
 
 class ThreeWFilterSerializer(serializers.Serializer):
@@ -68,7 +69,7 @@ class ThreeWView(APIView):
         tags=TAGS,
         parameters=[ThreeWFilterSerializer],
         responses=OpenApiResponse(
-            response=OpenApiTypes.OBJECT,
+            response=ROWS_SCHEMA,
             description="List of rows: "
             + ", ".join(c for c, _ in exports.THREE_W_COLUMNS),
         ),
@@ -87,9 +88,11 @@ class ThreeWCSVView(_FileView):
         tags=TAGS,
         operation_id="plans_3w_csv",
         parameters=[ThreeWFilterSerializer],
-        responses=OpenApiResponse(
-            response=OpenApiTypes.STR, description="CSV file with an HXL row"
-        ),
+        responses={
+            (200, "text/csv"): OpenApiResponse(
+                response=OpenApiTypes.STR, description="CSV file with an HXL row"
+            )
+        },
     )
     def get(self, request: Request) -> HttpResponse:
         return _attachment(
@@ -106,7 +109,7 @@ class ThreeWSummaryView(APIView):
         tags=TAGS,
         parameters=[ThreeWFilterSerializer],
         responses=OpenApiResponse(
-            response=OpenApiTypes.OBJECT,
+            response=ROWS_SCHEMA,
             description="List of {organization, organization_acronym, sector, "
             "adm1_code, adm1_name, adm1_name_km, actions}",
         ),
@@ -124,7 +127,11 @@ class PlanActionsCSVView(_FileView):
     @extend_schema(
         tags=TAGS,
         operation_id="plans_actions_csv",
-        responses=OpenApiResponse(response=OpenApiTypes.STR, description="CSV file"),
+        responses={
+            (200, "text/csv"): OpenApiResponse(
+                response=OpenApiTypes.STR, description="CSV file"
+            )
+        },
     )
     def get(self, request: Request, pk: int) -> HttpResponse:
         plan = _plan(pk)
@@ -142,9 +149,11 @@ class PlanCoverageGeoJSONView(_FileView):
     @extend_schema(
         tags=TAGS,
         operation_id="plans_coverage_geojson",
-        responses=OpenApiResponse(
-            response=OpenApiTypes.OBJECT, description="GeoJSON FeatureCollection"
-        ),
+        responses={
+            (200, "application/geo+json"): OpenApiResponse(
+                response=OpenApiTypes.OBJECT, description="GeoJSON FeatureCollection"
+            )
+        },
     )
     def get(self, request: Request, pk: int) -> HttpResponse:
         plan = _plan(pk)

@@ -173,7 +173,7 @@ class PlanSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Plan
-        fields = (
+        fields: tuple[str, ...] = (
             "id",
             "title",
             "status",
@@ -191,5 +191,26 @@ class PlanSerializer(serializers.ModelSerializer):
             "documents",
             "version",
             "updated_at",
+        )
+        read_only_fields: tuple[str, ...] = fields
+
+
+class PlanDetailSerializer(PlanSerializer):
+    """The plan detail's shape (the API schema): the plan with what it holds."""
+
+    readiness = serializers.DictField(read_only=True)
+    actions = ActionSerializer(many=True, read_only=True)
+    transitions = TransitionSerializer(many=True, read_only=True)
+    activations = ActivationSerializer(many=True, read_only=True)
+    measurable_triggers = TriggerSerializer(many=True, read_only=True)
+
+    class Meta(PlanSerializer.Meta):
+        fields = (
+            *PlanSerializer.Meta.fields,
+            "readiness",
+            "actions",
+            "transitions",
+            "activations",
+            "measurable_triggers",
         )
         read_only_fields = fields

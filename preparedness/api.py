@@ -29,6 +29,21 @@ class GeoJsonPagination(_GeoJsonPagination):
     page_size_query_param = "page_size"
     max_page_size = 1000
 
+    def get_paginated_response_schema(self, schema: dict[str, Any]) -> dict[str, Any]:
+        """The list's FeatureCollection schema plus the page links.
+
+        drf-gis renames `results` to `features` but leaves `results` required and
+        wraps the FeatureCollection inside `features`.
+        """
+        page = super().get_paginated_response_schema(schema)
+        links = {key: page["properties"][key] for key in ("count", "next", "previous")}
+        return {
+            "allOf": [
+                schema,
+                {"type": "object", "required": ["count"], "properties": links},
+            ]
+        }
+
 
 def _as_lists(data: Any) -> Any:
     if isinstance(data, dict):

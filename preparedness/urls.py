@@ -34,5 +34,6 @@ urlpatterns = [
     path("", include("schools.checklists.urls")),
     path("", include("schools.checklists.kobo_urls")),
 ]
+handler404 = "preparedness.views.not_found"
 if settings.DEBUG:
     urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)

@@ -14,6 +14,7 @@ from django.db.models import Prefetch, QuerySet
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
+from django.views import defaults
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import exceptions as api_exceptions
 from rest_framework import generics
@@ -36,6 +37,16 @@ from preparedness.services import user_create, user_update
 from preparedness.text import search_key
 
 Role = Membership.Role
+
+# URLs answered in the API's error shape even when no URL pattern matches.
+API_PREFIXES = ("/api/", "/tiles/")
+
+
+def not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """404 as `{"detail": [message]}` for API URLs (`/api/plans/x/`), else the page."""
+    if request.path.startswith(API_PREFIXES):
+        return JsonResponse({"detail": [_("Not found.")]}, status=404)
+    return defaults.page_not_found(request, exception)
 
 
 # Accounts: administrators manage users on the app's own pages.
@@ -170,8 +181,12 @@ class ObtainTokenView(ObtainAuthToken):
 
     Paused like the sign-in page after too many failures (429)."""
 
+    extra_error_codes = ("429",)
+
     def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        username = str(request.data.get("username") or "")
+        # A JSON list or string is no form: AuthTokenSerializer refuses it (400).
+        data = request.data if isinstance(request.data, dict) else {}
+        username = str(data.get("username") or "")
         address = ratelimit.client_address(request)
         if ratelimit.sign_in_paused(username, address):
             raise Throttled(

@@ -199,6 +199,9 @@ class SchoolExposureSerializer(serializers.ModelSerializer):
         read_only=True, allow_null=True, help_text="Distance to the nearest track."
     )
     computed_at = serializers.DateTimeField(read_only=True, allow_null=True)
+    scenario = serializers.ChoiceField(
+        choices=HazardLayer.Scenario.choices, allow_blank=True, read_only=True
+    )
 
     class Meta:
         model = HazardLayer

@@ -9,7 +9,7 @@ from typing import Any
 from django.http import Http404, HttpResponse, JsonResponse
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import permissions, status
 from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.request import Request
@@ -18,6 +18,7 @@ from rest_framework.views import APIView
 
 from plans.events import exports, selectors, services
 from plans.events.serializers import (
+    EventDetailSerializer,
     EventInputSerializer,
     EventSerializer,
     EventUpdateSerializer,
@@ -58,6 +59,7 @@ class EventListView(APIView):
     """Events, latest first; coordinators POST a new one."""
 
     permission_classes = [permissions.IsAuthenticated]
+    pagination_class = PageNumberPagination
 
     @extend_schema(tags=TAGS, responses=EventSerializer(many=True))
     def get(self, request: Request) -> Response:
@@ -81,7 +83,7 @@ class EventDetailView(APIView):
 
     permission_classes = [permissions.IsAuthenticated]
 
-    @extend_schema(tags=TAGS, responses=OpenApiResponse(response=OpenApiTypes.OBJECT))
+    @extend_schema(tags=TAGS, responses=EventDetailSerializer)
     def get(self, request: Request, pk: int) -> Response:
         event = _event(pk)
         return Response(
@@ -121,6 +123,7 @@ class ReportListView(APIView):
     coordinators POST `{"reports": [...]}`, all written or none."""
 
     permission_classes = [permissions.IsAuthenticated]
+    pagination_class = PageNumberPagination
 
     @extend_schema(
         tags=TAGS,
@@ -185,8 +188,24 @@ class SitrepFileView(APIView):
     @extend_schema(
         tags=TAGS,
         operation_id="events_file",
-        parameters=[SitrepQuerySerializer],
-        responses={200: OpenApiResponse(description="CSV or GeoJSON file")},
+        parameters=[
+            SitrepQuerySerializer,
+            OpenApiParameter("id", int, OpenApiParameter.PATH),
+            OpenApiParameter(
+                "name",
+                str,
+                OpenApiParameter.PATH,
+                enum=["sitrep.csv", "schools.csv", "schools.geojson"],
+            ),
+        ],
+        responses={
+            (200, "text/csv"): OpenApiResponse(
+                OpenApiTypes.BINARY, description="CSV file"
+            ),
+            (200, "application/geo+json"): OpenApiResponse(
+                OpenApiTypes.OBJECT, description="GeoJSON FeatureCollection"
+            ),
+        },
     )
     def get(self, request: Request, pk: int, name: str) -> HttpResponse:
         event = _event(pk)

@@ -87,6 +87,9 @@ def _order(row: dict[str, Any]) -> tuple[int, str, str]:
 
 
 def event_list() -> QuerySet[Event]:
-    return Event.objects.prefetch_related("provinces").annotate(
-        last_report=Max("reports__reported_on")
+    # Aggregating drops Meta.ordering, so page through a stated order.
+    return (
+        Event.objects.prefetch_related("provinces")
+        .annotate(last_report=Max("reports__reported_on"))
+        .order_by("-starts_on", "-id")
     )

@@ -33,12 +33,12 @@ class EventSerializer(serializers.ModelSerializer):
         slug_field="code", many=True, read_only=True
     )
     plan = serializers.IntegerField(
-        source="activation.plan_id", read_only=True, default=None
+        source="activation.plan_id", read_only=True, default=None, allow_null=True
     )
 
     class Meta:
         model = Event
-        fields = (
+        fields: tuple[str, ...] = (
             "id",
             "name",
             "hazard_type",
@@ -100,3 +100,12 @@ class SitrepQuerySerializer(serializers.Serializer):
     as_of = serializers.DateField(
         required=False, help_text="The day (default: the latest report day)."
     )
+
+
+class EventDetailSerializer(EventSerializer):
+    """The event detail's shape (the API schema): the event and its sitrep."""
+
+    sitrep = serializers.DictField(read_only=True)
+
+    class Meta(EventSerializer.Meta):
+        fields = (*EventSerializer.Meta.fields, "sitrep")

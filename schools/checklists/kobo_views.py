@@ -79,16 +79,18 @@ class SubmissionUploadSerializer(serializers.Serializer):
         return upload
 
 
-ROW_ERROR = inline_serializer(
-    "SubmissionRowError",
-    {
-        "row": serializers.IntegerField(),
-        "field": serializers.CharField(),
-        "reason": serializers.CharField(),
-        "code": serializers.CharField(),
-    },
-    many=True,
+ROW_ERROR_CLASS = type(
+    inline_serializer(
+        "SubmissionRowError",
+        {
+            "row": serializers.IntegerField(),
+            "field": serializers.CharField(),
+            "reason": serializers.CharField(),
+            "code": serializers.CharField(),
+        },
+    )
 )
+ROW_ERROR = ROW_ERROR_CLASS(many=True)
 
 
 def _rows(errors: list[RowError]) -> list[dict[str, Any]]:
@@ -134,8 +136,12 @@ class SubmissionImportView(APIView):
             400: inline_serializer(
                 "SubmissionImportRefusal",
                 {
-                    "file": serializers.ListField(child=serializers.CharField()),
-                    "rows": ROW_ERROR,
+                    # Bad rows name the file and list the rows; other errors
+                    # name their field (`{field: [messages]}`).
+                    "file": serializers.ListField(
+                        child=serializers.CharField(), required=False
+                    ),
+                    "rows": ROW_ERROR_CLASS(many=True, required=False),
                 },
             ),
         },

@@ -150,7 +150,11 @@ class RiskAggregateExportView(APIView):
         parameters=[AggregateQuerySerializer],
         description="The rows of /api/risk/aggregates/ as CSV, total first. "
         + SENSITIVE_NOTE,
-        responses={200: OpenApiResponse(OpenApiTypes.BINARY, description="CSV file")},
+        responses={
+            (200, "text/csv"): OpenApiResponse(
+                OpenApiTypes.BINARY, description="CSV file"
+            )
+        },
     )
     def get(self, request: Request) -> HttpResponse:
         query, rows = _aggregate_rows(request)

@@ -13,7 +13,7 @@ from typing import Any
 from django.db.models import QuerySet
 from django.http import StreamingHttpResponse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -183,8 +183,20 @@ class PriorityExportView(APIView):
 
     @extend_schema(
         tags=TAGS,
-        parameters=[PriorityFilterSerializer],
-        responses={200: OpenApiResponse(description="CSV or GeoJSON file")},
+        parameters=[
+            PriorityFilterSerializer,
+            OpenApiParameter(
+                "fmt", str, OpenApiParameter.PATH, enum=["csv", "geojson"]
+            ),
+        ],
+        responses={
+            (200, "text/csv"): OpenApiResponse(
+                OpenApiTypes.BINARY, description="CSV file"
+            ),
+            (200, "application/geo+json"): OpenApiResponse(
+                OpenApiTypes.OBJECT, description="GeoJSON FeatureCollection"
+            ),
+        },
     )
     def get(self, request: Request, fmt: str) -> StreamingHttpResponse:
         queryset = _priorities(request)
