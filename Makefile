@@ -18,7 +18,7 @@ else
 DB_TARGET := db-external
 endif
 
-.PHONY: demo test lint stop setup sysdeps venv jsdeps db-local db-external migrate messages bench backup restore serve
+.PHONY: demo test lint stop setup sysdeps venv jsdeps db-local db-external migrate messages bench backup restore serve fuzz
 
 demo: setup
 	DEBUG=1 SALASAFE_DEMO=1 $(MANAGE) migrate --no-input -v 0
@@ -35,11 +35,18 @@ serve: setup
 	$(SERVE_ENV) $(MANAGE) compilemessages -v 0 --ignore=.venv
 	$(SERVE_ENV) $(MANAGE) collectstatic --no-input -v 0
 	$(SERVE_ENV) $(VENV)/bin/gunicorn preparedness.wsgi --bind $(HOST):$(PORT) \
-		--workers $(WORKERS) --threads 2 --access-logfile - --timeout 120
+		--workers $(WORKERS) --threads 2 --access-logfile - --timeout 120 \
+		--keep-alive 5
 
 test: setup
 	$(MANAGE) compilemessages -v 0 --ignore=.venv --settings=preparedness.settings_test
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# The schema-driven API fuzz (tests/test_fuzz.py), many examples per operation:
+# make fuzz [SALASAFE_FUZZ_EXAMPLES=500]
+SALASAFE_FUZZ_EXAMPLES ?= 500
+fuzz: setup
+	SALASAFE_FUZZ_EXAMPLES=$(SALASAFE_FUZZ_EXAMPLES) $(PY) -m pytest -p no:cacheprovider tests/test_fuzz.py $(PYTEST_ARGS)
 
 lint: venv
 	$(VENV)/bin/ruff check .

@@ -2,39 +2,47 @@
 
 A raster layer is one band of intensity (flood depth in metres, ...) in any CRS.
 On import it is checked (`raster_check`), then written as a Cloud-Optimized
-GeoTIFF under MEDIA_ROOT with a name the server chooses (`raster_store`), so later
-reads fetch only the tiles they need. `sample` answers "what is the intensity at
+GeoTIFF to the media storage (MEDIA_ROOT, or S3-compatible object storage) with a
+name the server chooses (`raster_store`), so later reads fetch only the tiles
+they need; `raster_source` says where GDAL reads a stored raster (a local path,
+or /vsis3/ by HTTP range requests). `sample` answers "what is the intensity at
 these points?" for many points at once: one window read, then numpy indexing.
 """
 
 from __future__ import annotations
 
+import posixpath
+import tempfile
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Literal
+from pathlib import Path, PurePosixPath
+from typing import Any, Literal
+from urllib.parse import urlsplit
 
 import numpy as np
 import numpy.typing as npt
 import rasterio
 import rasterio.shutil
 import rasterio.transform
-from django.core.files.storage import default_storage
+from django.core.files import File
+from django.core.files.storage import default_storage, storages
 from rasterio.crs import CRS
 from rasterio.enums import MaskFlags, Resampling
 from rasterio.errors import CRSError, RasterioError
 from rasterio.io import DatasetReader
+from rasterio.session import AWSSession
 from rasterio.vrt import WarpedVRT
 from rasterio.warp import transform, transform_bounds
 from rasterio.windows import Window
 
 from hazards.errors import RasterError
 from hazards.models import HazardLayer
+from preparedness.uploads import UploadRefused, check_file, check_raster_size
 
 WGS84 = CRS.from_epsg(4326)
-RASTER_DIR = "hazards"  # under MEDIA_ROOT; matches HazardLayer.raster's upload_to
+RASTER_DIR = "hazards"  # in the media storage; matches HazardLayer.raster's upload_to
 # COG layout: 512-pixel tiles, lossless DEFLATE, overviews by nearest neighbour
 # (they are for display; intensities are always sampled at full resolution).
 COG_OPTIONS = {
@@ -119,21 +127,76 @@ def raster_check(
 
 
 def raster_store(path: Path | str, *, srid: int | None = None) -> str:
-    """Write `path` as a COG under MEDIA_ROOT/hazards/; return its storage name.
+    """Write `path` as a COG to the media storage under hazards/; return its name.
 
     The file name is chosen here (a random hex name), never taken from the input.
-    The caller deletes the file with `raster_remove` if its database write fails.
+    The COG is written to a local temporary file, then handed to the storage (a
+    rename under MEDIA_ROOT, an upload to object storage). The caller deletes the
+    file with `raster_remove` if its database write fails.
     """
     name = f"{RASTER_DIR}/{uuid.uuid4().hex}.tif"
-    target = Path(default_storage.path(name))
-    target.parent.mkdir(parents=True, exist_ok=True)
-    try:
+    with tempfile.TemporaryDirectory(prefix="salasafe-cog-") as folder:
+        target = Path(folder) / "cog.tif"
         with _opened(Path(path), srid=srid) as src:
             rasterio.shutil.copy(src, target, driver="COG", **COG_OPTIONS)
-    except BaseException:
-        target.unlink(missing_ok=True)
-        raise
-    return name
+        with target.open("rb") as handle:
+            stored = default_storage.save(name, _LocalFile(handle, name=str(target)))
+    return stored
+
+
+class _LocalFile(File):
+    """A finished local file: FileSystemStorage moves it rather than copying."""
+
+    def temporary_file_path(self) -> str:
+        return str(self.name)
+
+
+def raster_source(name: str) -> str:
+    """Where GDAL reads the stored raster `name`: its path under MEDIA_ROOT, or
+    /vsis3/<bucket>/<key> when the media storage is S3 (read by window through
+    HTTP range requests, with the options of `_gdal_env`)."""
+    s3 = _s3_storage()
+    if s3 is None:
+        return default_storage.path(name)
+    key = posixpath.join(s3.location, name) if s3.location else name
+    return f"/vsis3/{s3.bucket_name}/{key}"
+
+
+def _s3_storage() -> Any | None:
+    """The media storage when it is django-storages' S3 backend, else None."""
+    storage = storages["default"]
+    backends = {kind.__module__ for kind in type(storage).__mro__}
+    return storage if "storages.backends.s3" in backends else None
+
+
+@contextmanager
+def _gdal_env() -> Iterator[None]:
+    """GDAL's options to read the media storage: for S3 the endpoint, keys,
+    region, plain HTTP and path-style addressing of the storage's settings."""
+    s3 = _s3_storage()
+    if s3 is None:
+        yield
+        return
+    # Keys go through rasterio's AWS session (it refuses them as plain options).
+    endpoint = urlsplit(s3.endpoint_url or "")
+    session = AWSSession(
+        aws_access_key_id=s3.access_key,
+        aws_secret_access_key=s3.secret_key,
+        aws_session_token=s3.security_token,
+        region_name=s3.region_name,
+        endpoint_url=endpoint.netloc or None,
+    )
+    options = {
+        # Only the rasters are opened: no directory listing, no sidecar probes.
+        "GDAL_DISABLE_READDIR_ON_OPEN": "EMPTY_DIR",
+        "CPL_VSIL_CURL_ALLOWED_EXTENSIONS": ".tif",
+    }
+    if endpoint.scheme == "http":
+        options["AWS_HTTPS"] = "NO"
+    if s3.addressing_style == "path":
+        options["AWS_VIRTUAL_HOSTING"] = "FALSE"
+    with rasterio.Env(session=session, **options):
+        yield
 
 
 def raster_remove(name: str) -> None:
@@ -150,7 +213,8 @@ def sample(layer: HazardLayer, lon: npt.ArrayLike, lat: npt.ArrayLike) -> FloatA
     """
     if layer.representation != HazardLayer.Representation.RASTER or not layer.raster:
         raise ValueError(f"layer {layer.pk} is not a raster layer")
-    return sample_file(default_storage.path(layer.raster.name), lon, lat)
+    with _gdal_env():
+        return sample_file(raster_source(layer.raster.name), lon, lat)
 
 
 def sample_file(path: Path | str, lon: npt.ArrayLike, lat: npt.ArrayLike) -> FloatArray:
@@ -212,8 +276,7 @@ def preview(layer: HazardLayer, *, max_pixels: int = 1024) -> Preview:
     `max_pixels` on the longer side, read from the COG's overviews."""
     if layer.representation != HazardLayer.Representation.RASTER or not layer.raster:
         raise ValueError(f"layer {layer.pk} is not a raster layer")
-    path = Path(default_storage.path(layer.raster.name))
-    with _opened(path, srid=None) as src:
+    with _gdal_env(), _opened(raster_source(layer.raster.name), srid=None) as src:
         west, south, east, north = transform_bounds(
             src.crs, WEB_MERCATOR, *src.bounds, densify_pts=21
         )
@@ -271,17 +334,30 @@ def _nodata_cells(cells: np.ndarray, nodata: float) -> npt.NDArray[np.bool_]:
 
 
 @contextmanager
-def _opened(path: Path, *, srid: int | None) -> Iterator[DatasetReader | WarpedVRT]:
+def _opened(
+    source: Path | str, *, srid: int | None
+) -> Iterator[DatasetReader | WarpedVRT]:
     """Open a GeoTIFF with a CRS: its own, or `srid` (a no-op warp assigns it)."""
+    path = PurePosixPath(source)
     if path.suffix.lower() not in (".tif", ".tiff"):
         raise RasterError(f"{path.name}: a hazard raster must be a GeoTIFF (.tif)")
     try:
-        src = rasterio.open(path)
+        if not str(source).startswith("/vsi"):  # objects in storage are our COGs
+            check_file(Path(source))  # a TIFF by content, not a VRT or other format
+        src = rasterio.open(str(source))
+    except UploadRefused as exc:
+        raise RasterError(str(exc)) from None
     except RasterioError as exc:
         raise RasterError(f"{path.name}: not a readable GeoTIFF ({exc})") from None
     with src:
         if src.driver not in ("GTiff", "COG"):
             raise RasterError(f"{path.name}: a {src.driver} file, not a GeoTIFF")
+        try:  # from the header, before a pixel is read
+            check_raster_size(
+                width=src.width, height=src.height, bands=src.count, name=path.name
+            )
+        except UploadRefused as exc:
+            raise RasterError(str(exc)) from None
         if srid is None:
             if src.crs is None:
                 raise RasterError(

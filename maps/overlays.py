@@ -1,9 +1,11 @@
 """Raster hazard layers as coloured, transparent PNG overlays for the map.
 
 The COG is read once at a reduced resolution (`hazards.rasters.preview`, in Web
-Mercator), coloured by the layer's hazard classes and written under
-MEDIA_ROOT/maps/overlays/ with the layer's last change in the name, so a new
-upload or new breaks make a new image; later requests read the cached file.
+Mercator), coloured by the layer's hazard classes and written to the media
+storage under maps/overlays/ with the layer's last change in the name, so a new
+upload or new breaks make a new image; later requests, on any app server, read
+the cached file. Its bounds are written after the image, so whoever finds them
+finds a whole image.
 """
 
 from __future__ import annotations
@@ -11,10 +13,10 @@ from __future__ import annotations
 import io
 import json
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
-from django.conf import settings
+from django.core.files.base import ContentFile, File
+from django.core.files.storage import default_storage
 from PIL import Image
 
 from hazards import rasters
@@ -34,10 +36,15 @@ CLASS_RGBA = {
 
 @dataclass(frozen=True)
 class Overlay:
-    """A cached overlay: the PNG file and the lon/lat box it covers."""
+    """A cached overlay: the PNG's storage name, its stem and the lon/lat box."""
 
-    path: Path
+    name: str
+    stem: str
     bounds: tuple[float, float, float, float]  # west, south, east, north
+
+    def open(self) -> File:
+        """The PNG, opened for reading from the media storage."""
+        return default_storage.open(self.name, "rb")
 
 
 def _stem(layer: HazardLayer) -> str:
@@ -45,21 +52,25 @@ def _stem(layer: HazardLayer) -> str:
 
 
 def raster_overlay(layer: HazardLayer) -> Overlay:
-    """The layer's overlay, drawn on first use and cached under MEDIA_ROOT."""
-    folder = Path(settings.MEDIA_ROOT) / OVERLAY_DIR
-    png, meta = folder / f"{_stem(layer)}.png", folder / f"{_stem(layer)}.json"
-    if png.exists() and meta.exists():
-        west, south, east, north = json.loads(meta.read_text())
+    """The layer's overlay, drawn on first use and cached in the media storage."""
+    stem = _stem(layer)
+    png, meta = f"{OVERLAY_DIR}/{stem}.png", f"{OVERLAY_DIR}/{stem}.json"
+    if default_storage.exists(meta):
+        with default_storage.open(meta, "rb") as handle:
+            west, south, east, north = json.loads(handle.read())
         bounds = (float(west), float(south), float(east), float(north))
-        return Overlay(path=png, bounds=bounds)
+        return Overlay(name=png, stem=stem, bounds=bounds)
     preview = rasters.preview(layer, max_pixels=MAX_PIXELS)
-    folder.mkdir(parents=True, exist_ok=True)
-    data = colour(preview.values, layer.breaks)
-    tmp = png.with_suffix(".tmp")
-    tmp.write_bytes(data)
-    tmp.replace(png)  # atomic: a concurrent reader never sees half a file
-    meta.write_text(json.dumps(list(preview.bounds)))
-    return Overlay(path=png, bounds=preview.bounds)
+    _save(png, colour(preview.values, layer.breaks))
+    _save(meta, json.dumps(list(preview.bounds)).encode())
+    return Overlay(name=png, stem=stem, bounds=preview.bounds)
+
+
+def _save(name: str, data: bytes) -> None:
+    """Store `data` as `name`; a concurrent server that drew it first wins."""
+    stored = default_storage.save(name, ContentFile(data))
+    if stored != name:  # the storage kept the other copy and renamed ours
+        default_storage.delete(stored)
 
 
 def colour(values: np.ma.MaskedArray, breaks: list[float]) -> bytes:

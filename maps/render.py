@@ -10,6 +10,8 @@ or service. Every script and stylesheet comes from SalaSafe's own static files
 
 from __future__ import annotations
 
+import functools
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -17,6 +19,7 @@ from typing import Any
 import folium
 from branca.element import Figure, MacroElement
 from django.templatetags.static import static
+from django.utils.html import escape
 from django.utils.translation import gettext as _
 from jinja2 import Template
 
@@ -78,13 +81,19 @@ class MapParts:
     script: str
 
 
+@functools.lru_cache(maxsize=64)
+def _compiled(template: str) -> Template:
+    """Jinja compiles a template in about 10 ms: once per process is enough."""
+    return Template(template)
+
+
 class _Script(MacroElement):
     """A script line with this element's name (templates below)."""
 
     def __init__(self, template: str, **values: Any) -> None:
         super().__init__()
         self._name = "salasafe"
-        self._template = Template(template)
+        self._template = _compiled(template)
         self.values = values
 
 
@@ -361,13 +370,28 @@ def legend_items() -> dict[str, list[tuple[str, str]]]:
     }
 
 
-def map_parts(m: folium.Map) -> MapParts:
-    """Render the map and split it for a page of our own (head, div, script)."""
+def map_parts(m: folium.Map, *, nonce: str) -> MapParts:
+    """Render the map and split it for a page of our own (head, div, script).
+
+    Every inline `<script>` and `<style>` block folium writes gets the
+    request's CSP nonce (scripts with `src` come from 'self'); the page wraps
+    `script` in a `<script>` tag with the same nonce.
+    """
     figure = m.get_root()
     assert isinstance(figure, Figure)
     figure.render()
     return MapParts(
-        header=figure.header.render(),
-        html=figure.html.render(),
+        header=_with_nonce(figure.header.render(), nonce),
+        html=_with_nonce(figure.html.render(), nonce),
         script=figure.script.render(),
     )
+
+
+# An opening <script> or <style> tag of an inline block (a script without src).
+_INLINE_TAG = re.compile(r"<(script|style)(?=[\s>])(?![^>]*\ssrc=)", re.IGNORECASE)
+
+
+def _with_nonce(html: str, nonce: str) -> str:
+    """The HTML with `nonce="..."` on every inline script and style tag."""
+    attribute = escape(nonce)
+    return _INLINE_TAG.sub(lambda m: f'<{m[1]} nonce="{attribute}"', html)

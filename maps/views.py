@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlencode
 
+from django.core.cache import cache
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
@@ -32,6 +33,7 @@ from maps.models import AreaOfInterest
 from preparedness.access import Role, access_for
 from preparedness.api import role_permission
 from preparedness.serializers import validated_query
+from preparedness.uploads import check_request_size
 from schools.models import School
 from schools.risk.aggregates import risk_aggregates
 
@@ -47,8 +49,24 @@ def _query_params(request: HttpRequest) -> dict[str, str]:
     return {k: str(v) for k, v in request.GET.items() if k in known and v != ""}
 
 
+# The choropleth's numbers change only when risk is recomputed: kept a minute
+# in the shared cache per scope of what a user may see.
+PROVINCES_CACHE_SECONDS = 60
+
+
 def _provinces_collection(user: Any) -> dict[str, Any]:
-    """Province shapes with the aggregates of `schools.risk.aggregates`."""
+    """Province shapes with the aggregates of `schools.risk.aggregates`
+    (cached for a minute per role and areas, which decide what is counted)."""
+    access = access_for(user)
+    key = "map-provinces:{}:{}".format(access.role or "-", ",".join(access.area_codes))
+    collection = cache.get(key)
+    if collection is None:
+        collection = _provinces_uncached(user)
+        cache.set(key, collection, PROVINCES_CACHE_SECONDS)
+    return collection
+
+
+def _provinces_uncached(user: Any) -> dict[str, Any]:
     shapes = map_data.province_shapes()
     rows = risk_aggregates(level="province", user=user)[1:]
     features = []
@@ -96,7 +114,7 @@ def _raster_overlays(
                 name=layer.name,
                 # Absolute: folium reads a relative string as a local file.
                 url=request.build_absolute_uri(
-                    reverse("map-raster", args=[layer.pk]) + f"?v={overlay.path.stem}"
+                    reverse("map-raster", args=[layer.pk]) + f"?v={overlay.stem}"
                 ),
                 bounds=overlay.bounds,
             )
@@ -145,7 +163,8 @@ def map_page(request: HttpRequest) -> HttpResponse:
             "query": query,
         },
     )
-    parts = renderer.map_parts(renderer.build_map(data))
+    nonce = str(request.csp_nonce)  # type: ignore[attr-defined]  # CSPMiddleware
+    parts = renderer.map_parts(renderer.build_map(data), nonce=nonce)
     context = {
         "parts": parts,
         "given": given,
@@ -173,7 +192,7 @@ def raster_png(request: HttpRequest, layer_id: int) -> FileResponse:
     if layer is None or not layer.raster:
         raise Http404(_("No active raster layer has this id."))
     overlay = overlays.raster_overlay(layer)
-    response = FileResponse(overlay.path.open("rb"), content_type="image/png")
+    response = FileResponse(overlay.open(), content_type="image/png")
     response["Cache-Control"] = "public, max-age=86400"
     return response
 
@@ -245,6 +264,7 @@ class AreaOfInterestCreateView(APIView):
         },
     )
     def post(self, request: Request) -> Response:
+        check_request_size(request, kind="aoi")
         data = request.data
         if isinstance(data, dict) and data.get("type") in (
             "Feature",

@@ -9,6 +9,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 import dj_database_url
+from csp.constants import NONCE, NONE, SELF, UNSAFE_INLINE
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
@@ -82,6 +83,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",  # before WhiteNoise: static files get it too
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.middleware.gzip.GZipMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -92,6 +94,29 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
+
+# Content security policy on every response (django-csp 4): scripts and
+# stylesheets only from SalaSafe itself, plus the inline <script>/<style>
+# blocks that carry this request's nonce (`request.csp_nonce`: folium's map
+# script via maps/render.py, the Swagger UI page, the print and province
+# pages). Style *attributes* stay allowed (style-src-attr): Leaflet, folium's
+# tooltips and our popups and legends colour elements with them, and CSS in an
+# attribute cannot run code. The base map's tiles come from
+# tile.openstreetmap.org; Leaflet's icons are data: URLs.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF, NONCE],
+        "style-src": [SELF, NONCE],
+        "style-src-attr": [UNSAFE_INLINE],
+        "img-src": [SELF, "data:", "https://tile.openstreetmap.org"],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    },
+}
 
 ROOT_URLCONF = "preparedness.urls"
 WSGI_APPLICATION = "preparedness.wsgi.application"
@@ -212,7 +237,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
     "DEFAULT_PAGINATION_CLASS": "preparedness.api.PageNumberPagination",
     "PAGE_SIZE": 100,
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "preparedness.schema.AutoSchema",
     "EXCEPTION_HANDLER": "preparedness.api.exception_handler",
 }
 SPECTACULAR_SETTINGS = {
@@ -279,4 +304,81 @@ SALASAFE_PUBLIC = {
         "schools,services,hazard_zones,admin_areas",
     ),
     "css_scores": env_bool("SALASAFE_PUBLIC_CSS_SCORES", True),
+}
+
+# ---------------------------------------------------------------- beyond one machine
+# Storage of uploads and rasters (docs/deployment.md). The default keeps media
+# files under MEDIA_ROOT. SALASAFE_STORAGE=s3 puts them in S3-compatible object
+# storage (AWS S3, MinIO, Ceph, ...) through django-storages (`pip install
+# .[s3]`); hazards.rasters.raster_source then reads rasters by window through
+# GDAL's /vsis3/ with the same bucket, endpoint, keys and region. Without keys,
+# boto3 and GDAL use their own chains (AWS_* variables, instance roles).
+SALASAFE_STORAGE = os.environ.get("SALASAFE_STORAGE", "filesystem")
+if SALASAFE_STORAGE == "s3":
+    _S3_ENDPOINT = os.environ.get("SALASAFE_S3_ENDPOINT_URL") or None
+    _S3_OPTIONS: dict[str, object] = {
+        "bucket_name": os.environ.get("SALASAFE_S3_BUCKET", ""),
+        "location": os.environ.get("SALASAFE_S3_PREFIX", ""),
+        "endpoint_url": _S3_ENDPOINT,
+        "region_name": os.environ.get("SALASAFE_S3_REGION") or None,
+        "access_key": os.environ.get("SALASAFE_S3_ACCESS_KEY") or None,
+        "secret_key": os.environ.get("SALASAFE_S3_SECRET_KEY") or None,
+        # Other S3 servers than AWS rarely resolve bucket.host names.
+        "addressing_style": os.environ.get(
+            "SALASAFE_S3_ADDRESSING_STYLE", "path" if _S3_ENDPOINT else "auto"
+        ),
+        "file_overwrite": False,  # names are chosen by the server, never reused
+    }
+    STORAGES["default"] = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": _S3_OPTIONS,  # type: ignore[dict-item]
+    }
+    if not _S3_OPTIONS["bucket_name"]:
+        raise ImproperlyConfigured("SALASAFE_STORAGE=s3 needs SALASAFE_S3_BUCKET.")
+elif SALASAFE_STORAGE != "filesystem":
+    raise ImproperlyConfigured("SALASAFE_STORAGE is 'filesystem' (default) or 's3'.")
+
+# Optional read replica (a PostgreSQL streaming replica of the primary):
+# DATABASE_REPLICA_URL adds the `replica` alias. Safe-method requests (GET,
+# HEAD, OPTIONS) whose path starts with one of SALASAFE_REPLICA_PREFIXES read
+# from it, unless they write or run in a transaction; everything else uses the
+# primary (preparedness/dbrouter.py). Reads there may lag the primary by the
+# replication delay, so edit pages and plans are not in the default list.
+DATABASE_REPLICA_URL = os.environ.get("DATABASE_REPLICA_URL", "")
+SALASAFE_READ_REPLICA = "replica" if DATABASE_REPLICA_URL else None
+if DATABASE_REPLICA_URL:
+    DATABASES["replica"] = dj_database_url.parse(
+        DATABASE_REPLICA_URL,
+        conn_max_age=int(os.environ.get("DB_CONN_MAX_AGE", "60")),
+        engine="django.contrib.gis.db.backends.postgis",
+    )
+SALASAFE_REPLICA_PREFIXES = env_list(
+    "SALASAFE_REPLICA_PREFIXES",
+    "/tiles/,/ogc/,/map/image.,/api/schools/,/api/services/,/api/admin-areas/,"
+    "/api/admin_areas/,/api/hazard_zones/,/api/risk/,/api/hazards/layers/",
+)
+DATABASE_ROUTERS = ["preparedness.dbrouter.ReplicaRouter"]
+MIDDLEWARE.insert(0, "preparedness.dbrouter.ReplicaMiddleware")
+
+# Hostile uploads (preparedness/uploads.py). Every uploaded or imported file is
+# checked before GDAL, rasterio or openpyxl opens it: its content must match its
+# suffix, zips are checked member by member without extracting (count, names
+# such as ../x or /x, declared sizes, compression ratio of members over 1 MB),
+# XML (KML, the parts of XLSX) may not declare a DOCTYPE or entities, and a
+# raster's header may not declare more pixels or bands than allowed. Django
+# keeps request bodies other than files under DATA_UPLOAD_MAX_MEMORY_SIZE and
+# spools files over FILE_UPLOAD_MAX_MEMORY_SIZE to disk (both 2.5 MB).
+DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
+SALASAFE_UPLOAD_LIMITS = {
+    # largest hazard layer upload (POST /api/hazards/layers/), MB
+    "hazard_mb": int(os.environ.get("SALASAFE_MAX_UPLOAD_MB", "200")),
+    # largest area-of-interest upload (POST /api/aois/), MB
+    "aoi_mb": int(os.environ.get("SALASAFE_MAX_AOI_UPLOAD_MB", "20")),
+    "zip_members": int(os.environ.get("SALASAFE_ZIP_MAX_MEMBERS", "1000")),
+    "zip_unpacked_mb": int(os.environ.get("SALASAFE_ZIP_MAX_UNPACKED_MB", "4096")),
+    "zip_ratio": int(os.environ.get("SALASAFE_ZIP_MAX_RATIO", "200")),
+    # 4e9 pixels: Cambodia at 10 m is about 65,000 x 45,000
+    "raster_pixels": int(os.environ.get("SALASAFE_RASTER_MAX_PIXELS", "4000000000")),
+    "raster_bands": int(os.environ.get("SALASAFE_RASTER_MAX_BANDS", "16")),
 }

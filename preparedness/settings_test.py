@@ -19,3 +19,13 @@ if os.environ.get("SALASAFE_TEST_DB_NAME"):
 # find app static files directly.
 WHITENOISE_USE_FINDERS = True
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # noqa: F405
+
+# A second alias on the same test database, standing in for a read replica
+# (tests/test_replica.py). Nothing reads from it unless a test sets
+# SALASAFE_READ_REPLICA = "replica".
+DATABASES["replica"] = {**DATABASES["default"], "TEST": {"MIRROR": "default"}}  # noqa: F405
+
+# Each test starts with an empty cache (tests/conftest.py clears it): a
+# per-process memory cache, since the database cache's table is neither rolled
+# back nor flushed between tests.
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}

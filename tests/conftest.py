@@ -1,10 +1,19 @@
 import pytest
+from django.core.cache import cache
 from rest_framework.test import APIClient
 
 from preparedness.models import Membership
 from tests.factories import make_geography, make_organization, make_user
 
 Role = Membership.Role
+
+
+@pytest.fixture(autouse=True)
+def empty_cache():
+    """Nothing cached by one test (map choropleth, sign-in counts) leaks into
+    the next."""
+    cache.clear()
+    yield
 
 
 @pytest.fixture

@@ -110,3 +110,21 @@ def test_the_page_speaks_khmer(data):
     response = client.get("/map/")
     assert response.status_code == 200
     assert '<html lang="km">' in response.content.decode()
+
+
+def test_the_choropleth_is_computed_once_a_minute_per_scope(client, data, users):
+    """The province aggregates (the slowest part of the page) are cached: a
+    second visit does not recount them; another role gets its own numbers."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def aggregate_queries(c):
+        with CaptureQueriesContext(connection) as queries:
+            assert c.get("/map/").status_code == 200
+        return [q for q in queries if "schools_schoolrisk" in q["sql"]]
+
+    assert aggregate_queries(client)  # first visit counts
+    assert not aggregate_queries(client)  # cached
+    coordinator = Client()
+    coordinator.force_login(users["coordinator"])
+    assert aggregate_queries(coordinator)  # another scope

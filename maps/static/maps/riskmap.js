@@ -232,6 +232,8 @@
     var input = document.getElementById("riskmap-q");
     var list = document.getElementById("riskmap-results");
     if (!input || !list) { return; }
+    // Enter searches as typing does; the form itself never submits.
+    input.form.addEventListener("submit", function (event) { event.preventDefault(); });
     var timer = null;
     var marker = null;
     function show(results) {
