@@ -113,7 +113,7 @@ class Server:
             "DEBUG": "0",
             "SECRET_KEY": "bench-only",
             "ALLOWED_HOSTS": "127.0.0.1",
-            "SECURE_COOKIES": "0",
+            "SALASAFE_HTTPS": "0",  # loopback: no TLS
         }
         self.port = port
         self.process = subprocess.Popen(

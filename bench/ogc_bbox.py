@@ -152,7 +152,7 @@ def salasafe_server(port: int, workers: int) -> subprocess.Popen[bytes]:
         "DEBUG": "0",
         "SECRET_KEY": "bench-only",
         "ALLOWED_HOSTS": "127.0.0.1",
-        "SECURE_COOKIES": "0",
+        "SALASAFE_HTTPS": "0",  # loopback: no TLS
     }
     process = subprocess.Popen(
         [
