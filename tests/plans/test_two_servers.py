@@ -63,25 +63,27 @@ def two_servers():
             cwd=ROOT,
             env=env,
             stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
         )
         for port in ports
     ]
     urls = [f"http://127.0.0.1:{port}" for port in ports]
-    deadline = time.monotonic() + 90
-    for url in urls:
-        while True:
-            try:
-                if requests.get(url + "/healthz", timeout=10).status_code == 200:
-                    break
-            except requests.RequestException:
-                pass
-            assert time.monotonic() < deadline, "the servers did not start"
-            time.sleep(0.3)
-    yield urls
-    for server in servers:
-        server.terminate()
-        server.wait(timeout=20)
+    try:
+        deadline = time.monotonic() + 90
+        for url in urls:
+            while True:
+                try:
+                    if requests.get(url + "/healthz", timeout=10).status_code == 200:
+                        break
+                except requests.RequestException:
+                    pass
+                assert time.monotonic() < deadline, "the servers did not start"
+                time.sleep(0.3)
+        yield urls
+    finally:  # also when they did not start: never leave a server behind
+        for server in servers:
+            server.terminate()
+            server.wait(timeout=20)
 
 
 def test_an_edit_through_one_server_is_seen_through_the_other_and_none_is_lost(
