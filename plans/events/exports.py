@@ -3,13 +3,12 @@ school's latest status (CSV and GeoJSON points), UTF-8 so Khmer names survive.""
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Iterable
 from typing import Any
 
 from plans.events.sql import COUNTS
 from plans.models import StatusReport
+from preparedness.csvexport import csv_text
 
 SITREP_HEADER = (
     "level",
@@ -36,11 +35,8 @@ SCHOOL_FIELDS = (
 
 
 def _csv(header: Iterable[str], rows: Iterable[Iterable[Any]]) -> str:
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(header)
-    writer.writerows(["" if v is None else v for v in row] for row in rows)
-    return "\ufeff" + out.getvalue()  # the BOM lets spreadsheets read Khmer
+    """UTF-8 with a BOM (spreadsheets read Khmer), formulas neutralised."""
+    return csv_text(list(header), rows)
 
 
 def sitrep_csv(report: dict[str, Any]) -> str:

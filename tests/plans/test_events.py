@@ -201,7 +201,11 @@ def test_the_situation_report_counts_latest_status_and_change(api_as, event):
 def test_files_carry_the_latest_status_with_khmer_names(api_as, event):
     coordinator = api_as("coordinator")
     report(coordinator, event, row("K-HIGH", DAY1, "closed", flooded=True))
-    report(coordinator, event, row("K-HIGH", DAY2, "closed", shelter=True))
+    report(
+        coordinator,
+        event,
+        row("K-HIGH", DAY2, "closed", shelter=True, note='=HYPERLINK("x")'),
+    )
     base = f"{URL}{event['id']}/"
     geo = coordinator.get(base + "schools.geojson")
     assert geo["Content-Type"].startswith("application/geo+json")
@@ -214,6 +218,7 @@ def test_files_carry_the_latest_status_with_khmer_names(api_as, event):
     text = coordinator.get(base + "schools.csv").content.decode("utf-8-sig")
     rows = list(csv.DictReader(io.StringIO(text)))
     assert rows[0]["name_km"] == "សាលាបឋមសិក្សាកំពត" and rows[0]["flooded"] == "False"
+    assert rows[0]["note"] == '\'=HYPERLINK("x")'  # a formula is written as text
     table = coordinator.get(base + "sitrep.csv").content.decode("utf-8-sig")
     lines = list(csv.DictReader(io.StringIO(table)))
     assert [r["level"] for r in lines] == ["province", "district", "total"]
