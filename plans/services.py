@@ -93,20 +93,23 @@ def _forum_member(value: Any, field: str) -> Organization | None:
     return org
 
 
-def _areas(codes: Sequence[str], field: str) -> list[AdminArea]:
+def _areas(
+    codes: Sequence[str], field: str, *, level: str | None = None
+) -> list[AdminArea]:
+    """The current areas with these codes (of `level` when given), in order."""
     codes = [str(c) for c in codes]
-    found = {
-        a.code: a
-        for a in AdminArea.objects.filter(code__in=codes, valid_to__isnull=True)
-    }
+    areas = AdminArea.objects.filter(code__in=codes, valid_to__isnull=True)
+    if level is not None:
+        areas = areas.filter(level=level)
+    found = {a.code: a for a in areas}
     unknown = [c for c in codes if c not in found]
     if unknown:
-        raise ValidationError(
-            {
-                field: _("Not a current Cambodian administrative area: %(codes)s.")
-                % {"codes": ", ".join(unknown)}
-            }
+        message = (
+            _("Not a current Cambodian province: %(codes)s.")
+            if level == AdminArea.Level.PROVINCE
+            else _("Not a current Cambodian administrative area: %(codes)s.")
         )
+        raise ValidationError({field: message % {"codes": ", ".join(unknown)}})
     return [found[c] for c in codes]
 
 

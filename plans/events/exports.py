@@ -3,7 +3,7 @@ school's latest status (CSV and GeoJSON points), UTF-8 so Khmer names survive.""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from plans.events.sql import COUNTS
@@ -34,7 +34,7 @@ SCHOOL_FIELDS = (
 )
 
 
-def _csv(header: Iterable[str], rows: Iterable[Iterable[Any]]) -> str:
+def _csv(header: Iterable[str], rows: Iterable[Sequence[Any]]) -> str:
     """UTF-8 with a BOM (spreadsheets read Khmer), formulas neutralised."""
     return csv_text(list(header), rows)
 

@@ -19,7 +19,7 @@ from django.utils.translation import gettext as _
 
 from hazards.classes import HazardType
 from plans.models import Activation, Event, StatusReport
-from plans.services import User, may_manage_plans
+from plans.services import User, _areas, may_manage_plans
 from preparedness.access import Role, access_for, account
 from preparedness.audit import Change, audit
 from preparedness.models import AdminArea
@@ -43,24 +43,10 @@ def _require_manager(by: User) -> None:
 
 
 def _provinces(codes: Sequence[str]) -> list[AdminArea]:
-    codes = [str(c) for c in codes]
-    found = {
-        a.code: a
-        for a in AdminArea.objects.filter(
-            code__in=codes, level=AdminArea.Level.PROVINCE, valid_to__isnull=True
-        )
-    }
-    unknown = [c for c in codes if c not in found]
-    if unknown:
-        raise ValidationError(
-            {
-                "provinces": _("Not a current Cambodian province: %(codes)s.")
-                % {"codes": ", ".join(unknown)}
-            }
-        )
-    if not found:
+    provinces = _areas(codes, "provinces", level=AdminArea.Level.PROVINCE)
+    if not provinces:
         raise ValidationError({"provinces": _("Give the affected provinces.")})
-    return [found[c] for c in codes]
+    return provinces
 
 
 def _clean_event(values: dict[str, Any]) -> None:
