@@ -14,7 +14,12 @@ track layer, always (its distance to the nearest track is kept beyond the wind
 radius, with class 0). No row means class 0; the API still lists every active
 layer. `computed_at` is when the row's current values were computed: a
 recompute that finds the same values does not rewrite the row (writing is what
-costs most: each row has two indexes and two or three foreign keys to check).
+costs most: each row goes to two indexes). The table has no foreign-key
+constraints, which PostgreSQL would check once per row: Django cascades deletes
+and statement-level triggers (migration 0010) remove the rows of places and
+layers deleted by SQL; every row written here comes from places read in the
+writing statement, and a full recompute removes any row whose place or layer is
+gone (docs/adr/0006-exposure-without-foreign-keys.md).
 """
 
 from __future__ import annotations
@@ -108,6 +113,35 @@ def exposure_recompute(
     )
 
 
+def stale_layers() -> list[HazardLayer]:
+    """The active layers whose exposure is older than their last change, or
+    missing while open places exist (e.g. the process died between a layer's
+    commit and its recompute), in id order.
+
+    A layer is current when one of its rows was written after its `updated_at`:
+    a layer's recompute commits whole, and rows it finds unchanged keep their
+    older `computed_at`, so the newest row dates the last recompute that changed
+    anything. A layer with no rows (exposing no place) or whose last change
+    changed no row cannot be dated and counts as stale: recomputing it is safe.
+    """
+    newest = dict(
+        Exposure.objects.values("layer_id")
+        .annotate(newest=models.Max("computed_at"))
+        .values_list("layer_id", "newest")
+    )
+    open_ = Place.Status.OPEN
+    any_place = (
+        School.objects.filter(status=open_).exists()
+        or Service.objects.filter(status=open_).exists()
+    )
+    return [
+        layer
+        for layer in HazardLayer.objects.filter(active=True).order_by("pk")
+        if (layer.pk not in newest and any_place)
+        or (layer.pk in newest and newest[layer.pk] < layer.updated_at)
+    ]
+
+
 def exposure_on_layer_change(change: LayerChange) -> None:
     """Follow a committed hazard layer change (registered in SchoolsConfig.ready)."""
     exposure_recompute(layer_ids=(*change.layer_ids, *change.removed))
@@ -180,13 +214,29 @@ def _raster_rows(layer: HazardLayer) -> dict[str, Query]:
     values = rasters.sample(layer, lon, lat)
     rows = {}
     start = 0
-    for (_, column), (ids, _, _) in zip(PLACES, places, strict=True):
+    for (model, column), (ids, _, _) in zip(PLACES, places, strict=True):
         own = values[start : start + ids.size]
         start += ids.size
         keep = np.isfinite(own) & (own > 0)  # nodata, outside or <= 0: not exposed
         table = _values_table(f"salasafe_sampled_{column}", ids[keep], own[keep])
-        rows[column] = sampled_exposure(table=table, breaks=layer.breaks)
+        rows[column] = _still_open(
+            sampled_exposure(table=table, breaks=layer.breaks), model
+        )
     return rows
+
+
+def _still_open(rows: Query, model: type[Place]) -> Query:
+    """`rows` of the places of `model` still open when the statement runs.
+
+    The sampled ids were read by an earlier statement: a place deleted (or
+    closed) since then must not get a row back, and no foreign key refuses one
+    (docs/adr/0006). Zones and tracks read the places in the writing statement.
+    """
+    sql = f"""
+        SELECT r.* FROM ({rows.sql}) r
+        WHERE r.id IN (SELECT id FROM {_table(model)} WHERE status = %s)
+    """
+    return Query(sql, (*rows.params, Place.Status.OPEN.value))
 
 
 def _values_table(name: str, ids: np.ndarray, values: np.ndarray) -> str:
@@ -280,11 +330,16 @@ def _open_lon_lat(model: type[Place]) -> tuple[np.ndarray, np.ndarray, np.ndarra
 
 
 def _remove_inactive() -> int:
-    """Delete the exposure rows of inactive layers; how many went."""
+    """Delete the exposure rows of inactive or deleted layers; how many went.
+
+    Rows of a deleted layer can only be left by a layer deleted while one of its
+    recomputes was writing (no foreign key refuses them: docs/adr/0006); the
+    scan of the table is the same either way.
+    """
     with connection.cursor() as cursor:
         cursor.execute(
-            f"DELETE FROM {_table(Exposure)} WHERE layer_id IN "
-            f"(SELECT id FROM {_table(HazardLayer)} WHERE NOT active)"
+            f"DELETE FROM {_table(Exposure)} WHERE layer_id NOT IN "
+            f"(SELECT id FROM {_table(HazardLayer)} WHERE active)"
         )
         return cursor.rowcount
 

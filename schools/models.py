@@ -166,11 +166,16 @@ class Exposure(models.Model):
     # deleted layer). Places are indexed by the partial (school, layer) and
     # (service, layer) unique indexes, which hold no NULLs: each row is written
     # to two indexes (with the primary key) instead of five.
+    # No foreign-key constraints either (db_constraint=False): PostgreSQL checks
+    # those once per inserted row. Django still cascades deletes, and
+    # statement-level delete triggers (migration 0010) remove the rows of
+    # places and layers deleted by SQL (docs/adr/0006).
     layer = models.ForeignKey(
         HazardLayer,
         on_delete=models.CASCADE,
         related_name="+",
         db_index=False,
+        db_constraint=False,
         verbose_name=_("layer"),
     )
     school = models.ForeignKey(
@@ -180,6 +185,7 @@ class Exposure(models.Model):
         blank=True,
         related_name="exposures",
         db_index=False,
+        db_constraint=False,
     )
     service = models.ForeignKey(
         Service,
@@ -188,6 +194,7 @@ class Exposure(models.Model):
         blank=True,
         related_name="exposures",
         db_index=False,
+        db_constraint=False,
     )
     intensity = models.FloatField(_("intensity"), null=True, blank=True)
     hazard_class = models.PositiveSmallIntegerField(

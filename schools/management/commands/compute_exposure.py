@@ -1,5 +1,5 @@
-"""`manage.py compute_exposure [--layer ID ...]`: recompute schools' and services'
-exposure to the active hazard layers."""
+"""`manage.py compute_exposure [--layer ID ... | --stale]`: recompute schools' and
+services' exposure to the active hazard layers (all, given, or stale ones)."""
 
 import sys
 from argparse import ArgumentParser
@@ -9,7 +9,7 @@ from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
 from hazards.models import HazardLayer
-from schools.exposure import Progress, exposure_recompute
+from schools.exposure import Progress, exposure_recompute, stale_layers
 
 
 class Command(BaseCommand):
@@ -27,10 +27,26 @@ class Command(BaseCommand):
             metavar="ID",
             help="only this hazard layer (repeatable); default: every active layer",
         )
+        parser.add_argument(
+            "--stale",
+            action="store_true",
+            help="only the active layers whose exposure is missing or older than "
+            "the layer's last change (e.g. after a crash during an import)",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         layer_ids: list[int] | None = options["layers"]
-        if layer_ids:
+        if options["stale"]:
+            if layer_ids:
+                raise CommandError("give --stale or --layer, not both", returncode=2)
+            stale = stale_layers()
+            if not stale:
+                self.stdout.write("nothing stale")
+                return
+            for found in stale:
+                self.stdout.write(f"stale: layer {found.pk} {found.name!r}")
+            layer_ids = [found.pk for found in stale]
+        elif layer_ids:
             known = HazardLayer.objects.filter(pk__in=layer_ids)
             missing = sorted(set(layer_ids) - set(known.values_list("pk", flat=True)))
             if missing:
