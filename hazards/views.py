@@ -1,5 +1,6 @@
 """API of hazard layers: thin adapters over the selectors and services."""
 
+import re
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -48,16 +49,29 @@ def _layer(pk: int) -> HazardLayer:
         raise NotFound() from None
 
 
-def _bad_input(exc: InputError) -> ValidationError:
-    """An import refusal as a 400 naming the field at fault (`file` by default)."""
+def _as_uploaded(text: str, *, path: Path, name: str) -> str:
+    """`text` naming the file as the user did (`floods.gpkg`), never by the
+    server's copy (`upload.gpkg`) or a path in SalaSafe's own temporary folders
+    (GDAL quotes `/tmp/salasafe-hazard-x/upload.tif`, or the COG being
+    written). Other paths are the user's own words (a zip member named
+    `/tmp/evil.shp`) and stay as they are."""
+    temp = re.escape(str(Path(tempfile.gettempdir())))
+    server_paths = temp + r"/salasafe-[^\s'\",;]*"
+    return re.sub(server_paths, name, text).replace(path.name, name)
+
+
+def _bad_input(exc: InputError, *, path: Path, name: str) -> ValidationError:
+    """An import refusal as a 400 naming the field at fault (`file` by default)
+    and the uploaded file by its own name."""
     if isinstance(exc, ImportRejected):
         head = (
             f"{len(exc.errors)} of {exc.read} features rejected; nothing was written "
             "(skip_bad_rows imports the others)."
         )
-        rows = [str(e) for e in exc.errors[:LISTED]]
+        rows = [_as_uploaded(str(e), path=path, name=name) for e in exc.errors[:LISTED]]
         return ValidationError({"file": [head, *rows]})
-    return ValidationError({getattr(exc, "field", "file"): [str(exc)]})
+    message = _as_uploaded(str(exc), path=path, name=name)
+    return ValidationError({getattr(exc, "field", "file"): [message]})
 
 
 def _import_upload(data: dict[str, Any], *, by: Any) -> LayerImportResult:
@@ -77,7 +91,8 @@ def _import_upload(data: dict[str, Any], *, by: Any) -> LayerImportResult:
                 **data,
             )
         except InputError as exc:
-            raise _bad_input(exc) from None
+            name = Path(upload.name).name
+            raise _bad_input(exc, path=path, name=name) from None
 
 
 @extend_schema_view(

@@ -1,20 +1,26 @@
 """Exports of the feature collections (included under /api/).
 
 Listed before the schools' and services' own routes; `/api/schools/{code}/`
-ends with a slash, so neither shadows the other.
+ends with a slash, so neither shadows the other. The pattern takes any
+collection name and any suffix (even none: `/api/schools/export`), so a bad
+one is answered by the view (404 for an unknown collection, 400 naming
+`format` for an unknown format) rather than redirected by APPEND_SLASH to the
+school or service whose code would be `export.xyz`.
 """
 
 from django.urls import re_path
 
 from maps import export_views
-from maps.exports import FORMATS
-from maps.selectors import COLLECTIONS
 
 urlpatterns = [
     re_path(
-        rf"^(?P<collection>{'|'.join(COLLECTIONS)})/export\."
-        rf"(?P<fmt>{'|'.join(FORMATS)})$",
+        r"^(?P<collection>[^/]+)/export\.(?P<fmt>[^/]*)$",
         export_views.CollectionExportView.as_view(),
         name="api-collection-export",
+    ),
+    re_path(
+        r"^(?P<collection>[^/]+)/export$",
+        export_views.CollectionExportNoFormatView.as_view(),
+        name="api-collection-export-no-format",
     ),
 ]

@@ -12,12 +12,14 @@ from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers
-from rest_framework.exceptions import NotFound
+from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.request import Request
+from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from maps import exports
-from maps.selectors import COLLECTIONS, collection_for, viewer_for
+from maps.selectors import COLLECTIONS, Collection, collection_for, viewer_for
+from preparedness.schema import feature_collection_schema, field
 from preparedness.serializers import validated_query
 
 # Media types of the binary exports (CSV and GeoJSON are listed apart).
@@ -30,6 +32,28 @@ class ExportOptionsSerializer(serializers.Serializer):
         default=False,
         help_text="CSV only: add an HXL hashtag row under the header.",
     )
+
+
+def export_formats(collection: Collection) -> list[str]:
+    """The formats `collection` is exported in (KML for schools only)."""
+    return [name for name in exports.FORMATS if name != "kml" or collection.kml]
+
+
+def format_refused(collection: Collection, fmt: str) -> ValidationError:
+    """A 400 naming `format` and the allowed values.
+
+    Formats are lower-case, as in the schema: `export.GEOJSON` is refused with
+    the allowed values rather than taken, so each export has one URL.
+    """
+    values = {"fmt": fmt, "allowed": ", ".join(export_formats(collection))}
+    if fmt:
+        message = _(
+            "“%(fmt)s” is not an export format here; use one of: %(allowed)s "
+            "(lower-case)."
+        )
+    else:
+        message = _("Give an export format: one of %(allowed)s.")
+    return ValidationError({"format": [message % values]})
 
 
 class CollectionExportView(APIView):
@@ -51,13 +75,23 @@ class CollectionExportView(APIView):
         "priority list's and aoi; services: province, district, commune, bbox, "
         "aoi, kind; hazard_zones: also layer, hazard_type; admin_areas: "
         "admin_level; plan_coverage: status). Sensitive services and checklist "
-        "details are left out for readers who may not see them.",
+        "details are left out for readers who may not see them. Formats are "
+        "lower-case; an unknown one (or kml for another collection than "
+        "schools) is a 400 naming `format` with the allowed values, an unknown "
+        "collection a 404.",
         responses={
             (200, "text/csv", *FILE_TYPES): OpenApiResponse(
                 OpenApiTypes.BINARY, description="A file"
             ),
             (200, "application/geo+json"): OpenApiResponse(
-                OpenApiTypes.OBJECT, description="A GeoJSON FeatureCollection"
+                feature_collection_schema(
+                    properties=None,
+                    feature_id={
+                        "oneOf": [field("string"), field("integer")],
+                        "description": "The code, or the id where none.",
+                    },
+                ),
+                description="A GeoJSON FeatureCollection",
             ),
         },
     )
@@ -68,8 +102,8 @@ class CollectionExportView(APIView):
         found = collection_for(name=collection, viewer=viewer)
         if found is None:
             raise NotFound(_("No collection %(name)s here.") % {"name": collection})
-        if fmt == "kml" and not found.kml:
-            raise NotFound(_("KML is offered for schools only."))
+        if fmt not in export_formats(found):
+            raise format_refused(found, fmt)
         filters = validated_query(request, found.filters)
         options = validated_query(request, ExportOptionsSerializer)
         name = f"salasafe-{found.name}.{exports.FORMATS[fmt].extension}"
@@ -99,3 +133,14 @@ class CollectionExportView(APIView):
             response = FileResponse(file, content_type=content_type)
         response["Content-Disposition"] = f'attachment; filename="{name}"'
         return response
+
+
+@extend_schema(exclude=True)
+class CollectionExportNoFormatView(APIView):
+    """`/api/{collection}/export` without a format: 404 or 400 naming `format`."""
+
+    def get(self, request: Request, collection: str) -> Response:
+        found = collection_for(name=collection, viewer=viewer_for(request.user))
+        if found is None:
+            raise NotFound(_("No collection %(name)s here.") % {"name": collection})
+        raise format_refused(found, "")

@@ -16,8 +16,7 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.request import Request
@@ -203,16 +202,26 @@ class SearchQuerySerializer(serializers.Serializer):
     )
 
 
+class SearchResultSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    name_en = serializers.CharField()
+    name_km = serializers.CharField()
+    lon = serializers.FloatField()
+    lat = serializers.FloatField()
+    url = serializers.CharField(help_text="The school's page.")
+
+
+class SearchResponseSerializer(serializers.Serializer):
+    results = SearchResultSerializer(many=True)
+
+
 class SchoolSearchView(APIView):
     """Schools by code or name (English or Khmer), at most ten, for the map."""
 
     @extend_schema(
         tags=TAGS,
         parameters=[SearchQuerySerializer],
-        responses=OpenApiResponse(
-            response=OpenApiTypes.OBJECT,
-            description="{results: [{code, name_en, name_km, lon, lat, url}]}",
-        ),
+        responses=SearchResponseSerializer,
     )
     def get(self, request: Request) -> Response:
         q = validated_query(request, SearchQuerySerializer)["q"]
@@ -244,6 +253,55 @@ class AreaOfInterestInput(serializers.Serializer):
         return attrs
 
 
+BBOX = serializers.ListField(
+    child=serializers.FloatField(),
+    min_length=4,
+    max_length=4,
+    help_text="west, south, east, north (EPSG:4326)",
+)
+
+
+class AreaOfInterestSchoolsSerializer(serializers.Serializer):
+    open = serializers.IntegerField(help_text="Open schools in the area.")
+    schools = serializers.IntegerField(help_text="Of those, schools with a risk.")
+    learners = serializers.IntegerField()
+    schools_very_low = serializers.IntegerField()
+    schools_low = serializers.IntegerField()
+    schools_medium = serializers.IntegerField()
+    schools_high = serializers.IntegerField()
+    schools_very_high = serializers.IntegerField()
+    learners_at_risk = serializers.IntegerField(
+        help_text="Learners in high and very high risk schools."
+    )
+    never_assessed = serializers.IntegerField()
+
+
+class AreaOfInterestServicesSerializer(serializers.Serializer):
+    total = serializers.IntegerField()
+    by_kind = serializers.DictField(
+        child=serializers.IntegerField(), help_text="Open services by kind."
+    )
+
+
+class AreaOfInterestExposureSerializer(serializers.Serializer):
+    layer = serializers.IntegerField()
+    name = serializers.CharField()
+    hazard_type = serializers.CharField()
+    schools_by_class = serializers.DictField(
+        child=serializers.IntegerField(),
+        help_text="Open schools by hazard class, keys 0 to 4.",
+    )
+
+
+class AreaOfInterestSummarySerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    bbox = BBOX
+    schools = AreaOfInterestSchoolsSerializer()
+    services = AreaOfInterestServicesSerializer()
+    exposures = AreaOfInterestExposureSerializer(many=True)
+
+
 class AreaOfInterestCreateView(APIView):
     """Create an area of interest from an upload (GeoJSON, zipped Shapefile,
     KML) or a drawn GeoJSON geometry; coordinators and administrators only."""
@@ -258,8 +316,25 @@ class AreaOfInterestCreateView(APIView):
         request=AreaOfInterestInput,
         responses={
             201: OpenApiResponse(
-                response=OpenApiTypes.OBJECT,
-                description="{id, name, source, bbox, map, summary}",
+                # inline: a declared field named `source` would shadow Field.source
+                response=inline_serializer(
+                    "AreaOfInterestCreated",
+                    {
+                        "id": serializers.IntegerField(),
+                        "name": serializers.CharField(),
+                        "source": serializers.CharField(
+                            help_text="The uploaded file's name, if any."
+                        ),
+                        "bbox": BBOX,
+                        "map": serializers.CharField(
+                            help_text="The risk map limited to the area."
+                        ),
+                        "summary": serializers.CharField(
+                            help_text="The area's summary (API)."
+                        ),
+                    },
+                ),
+                description="The new area, with links to its map and summary.",
             )
         },
     )
@@ -309,7 +384,7 @@ class AreaOfInterestCreateView(APIView):
 class AreaOfInterestSummaryView(APIView):
     """Schools, services, exposures and risk aggregates inside an area."""
 
-    @extend_schema(tags=TAGS, responses=OpenApiResponse(response=OpenApiTypes.OBJECT))
+    @extend_schema(tags=TAGS, responses=AreaOfInterestSummarySerializer)
     def get(self, request: Request, pk: int) -> Response:
         aoi = AreaOfInterest.objects.filter(pk=pk).first()
         if aoi is None:

@@ -10,9 +10,8 @@ from typing import Any
 
 from django.db.models import QuerySet
 from django.http import Http404
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiResponse, extend_schema
-from rest_framework import generics, permissions, status
+from drf_spectacular.utils import extend_schema
+from rest_framework import generics, permissions, serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -209,13 +208,28 @@ class ActionDetailView(APIView):
         return Response(ActionSerializer(action).data)
 
 
+class PlanSchoolSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    name_en = serializers.CharField()
+    name_km = serializers.CharField()
+    commune = serializers.CharField(help_text="The commune's code.")
+    learners = serializers.IntegerField()
+    risk_score = serializers.FloatField(allow_null=True)
+    risk_class = serializers.IntegerField(allow_null=True, min_value=1, max_value=5)
+    named_by_an_action = serializers.BooleanField()
+    coverage_gap = serializers.BooleanField(
+        help_text="High or very high risk, and no action of the plan names it."
+    )
+
+
 class PlanSchoolsView(APIView):
     """Schools in the plan's coverage ranked by risk; `coverage_gap` marks the
     high- and very-high-risk schools that no action of the plan names."""
 
     permission_classes = [permissions.IsAuthenticated]
+    pagination_class = PageNumberPagination  # documents the page (get() pages)
 
-    @extend_schema(tags=TAGS, responses=OpenApiResponse(response=OpenApiTypes.OBJECT))
+    @extend_schema(tags=TAGS, responses=PlanSchoolSerializer(many=True))
     def get(self, request: Request, pk: int) -> Response:
         plan = _plan(pk)
         paginator = PageNumberPagination()

@@ -15,6 +15,7 @@ from rest_framework.views import APIView
 
 from plans import exports
 from plans.models import Plan
+from preparedness.schema import feature_collection_schema, field, geometry_schema
 from preparedness.serializers import area_code_field, validated_query
 
 TAGS = ["plans"]
@@ -151,7 +152,21 @@ class PlanCoverageGeoJSONView(_FileView):
         operation_id="plans_coverage_geojson",
         responses={
             (200, "application/geo+json"): OpenApiResponse(
-                response=OpenApiTypes.OBJECT, description="GeoJSON FeatureCollection"
+                response=feature_collection_schema(
+                    properties={
+                        "id": field("integer", description="The plan's id."),
+                        "title": field("string"),
+                        "status": field("string"),
+                        "coverage": field(
+                            "array",
+                            items=field("string"),
+                            description="Codes of the areas it covers.",
+                        ),
+                    },
+                    geometry=geometry_schema("Polygon", "MultiPolygon", nullable=True),
+                ),
+                description="GeoJSON FeatureCollection of one Feature: the union "
+                "of the plan's areas (no geometry when they have no boundary).",
             )
         },
     )

@@ -69,3 +69,98 @@ class AutoSchema(_AutoSchema):
                 },
             )
         return responses
+
+
+# GeoJSON bodies (RFC 7946), built by PostGIS or by hand, described once here.
+GEOMETRY_TYPES = (
+    "Point",
+    "MultiPoint",
+    "LineString",
+    "MultiLineString",
+    "Polygon",
+    "MultiPolygon",
+    "GeometryCollection",
+)
+
+
+def field(
+    kind: str, *, nullable: bool = False, description: str = "", **extra: Any
+) -> dict[str, Any]:
+    """The schema of one JSON value: `field("number", nullable=True)`."""
+    schema: dict[str, Any] = {"type": kind, **extra}
+    if nullable:
+        schema["nullable"] = True
+    if description:
+        schema["description"] = description
+    return schema
+
+
+def geometry_schema(*types: str, nullable: bool = False) -> dict[str, Any]:
+    """A GeoJSON geometry of one of `types` (any when none), lon/lat EPSG:4326."""
+    return field(
+        "object",
+        nullable=nullable,
+        description="A GeoJSON geometry, longitude/latitude (EPSG:4326).",
+        required=["type"],
+        properties={
+            "type": field("string", enum=list(types or GEOMETRY_TYPES)),
+            "coordinates": field("array", items={}),
+            "geometries": field("array", items=field("object")),
+        },
+    )
+
+
+def feature_collection_schema(
+    *,
+    properties: dict[str, dict[str, Any]] | None,
+    geometry: dict[str, Any] | None = None,
+    feature_id: dict[str, Any] | None = None,
+    paginated: bool = False,
+    description: str = "",
+) -> dict[str, Any]:
+    """A GeoJSON FeatureCollection `{type, features: [{type, id, geometry,
+    properties}]}` whose features' properties are `properties` (all present).
+
+    `feature_id` is the schema of each feature's `id` (left out when None);
+    `paginated` adds the page fields of `preparedness.api.GeoJsonPagination`.
+    """
+    feature: dict[str, Any] = field(
+        "object",
+        required=["type", "geometry", "properties"],
+        properties={
+            "type": field("string", enum=["Feature"]),
+            "geometry": geometry or geometry_schema(nullable=True),
+            "properties": _properties(properties),
+        },
+    )
+    if feature_id is not None:
+        feature["required"].insert(1, "id")
+        feature["properties"]["id"] = feature_id
+    body = {
+        "type": field("string", enum=["FeatureCollection"]),
+        "features": field("array", items=feature),
+    }
+    required = ["type", "features"]
+    if paginated:
+        body |= {
+            "count": field("integer", description="Features in all pages."),
+            "next": field("string", format="uri", nullable=True),
+            "previous": field("string", format="uri", nullable=True),
+        }
+        required.append("count")
+    return field(
+        "object",
+        description=description or "A GeoJSON FeatureCollection (RFC 7946).",
+        required=required,
+        properties=body,
+    )
+
+
+def _properties(properties: dict[str, dict[str, Any]] | None) -> dict[str, Any]:
+    if not properties:
+        return field(
+            "object",
+            additionalProperties={},
+            description="The fields of the feature (they vary by collection).",
+        )
+    return field("object", required=list(properties), properties=properties)

@@ -10,7 +10,7 @@ from django.http import Http404, HttpResponse, JsonResponse
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
-from rest_framework import permissions, status
+from rest_framework import permissions, serializers, status
 from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -28,7 +28,27 @@ from plans.events.serializers import (
 )
 from plans.models import Event
 from preparedness.api import PageNumberPagination
+from preparedness.schema import feature_collection_schema, field, geometry_schema
 from preparedness.serializers import validated_query
+
+# `schools.geojson`: each school's latest report (plans/events/exports.py).
+SCHOOLS_GEOJSON = feature_collection_schema(
+    properties={
+        "school": field("string"),
+        "name_en": field("string"),
+        "name_km": field("string"),
+        "commune": field("string"),
+        "reported_on": field("string", format="date"),
+        "status": field("string", enum=["open", "closed"]),
+        "flooded": field("boolean"),
+        "damaged": field("boolean"),
+        "shelter": field("boolean"),
+        "learners_affected": field("integer"),
+        "note": field("string"),
+    },
+    geometry=geometry_schema("Point"),
+    feature_id=field("string", description="The school's code."),
+)
 
 TAGS = ["events"]
 
@@ -161,6 +181,35 @@ class ReportListView(APIView):
         )
 
 
+class SitrepCountsSerializer(serializers.Serializer):
+    reporting = serializers.IntegerField(help_text="Schools that reported.")
+    closed = serializers.IntegerField()
+    flooded = serializers.IntegerField()
+    damaged = serializers.IntegerField()
+    shelter = serializers.IntegerField(help_text="Schools used as shelters.")
+    learners_affected = serializers.IntegerField(help_text="Learners out of school.")
+
+
+class SitrepRowSerializer(SitrepCountsSerializer):
+    level = serializers.ChoiceField(choices=["province", "district", "total"])
+    province = serializers.CharField(allow_null=True)
+    district = serializers.CharField(allow_null=True)
+    name_en = serializers.CharField(allow_null=True)
+    name_km = serializers.CharField(allow_null=True)
+    change = SitrepCountsSerializer(help_text="Since the previous report day.")
+
+
+class SitrepSerializer(serializers.Serializer):
+    as_of = serializers.DateField()
+    previous = serializers.DateField(
+        allow_null=True, help_text="The previous report day, if any."
+    )
+    rows = SitrepRowSerializer(
+        many=True,
+        help_text="Provinces, each followed by its districts; the total last.",
+    )
+
+
 class SitrepView(APIView):
     """The situation report: by province and district, schools reporting,
     closed, flooded, damaged, used as shelter, learners out of school, and the
@@ -171,7 +220,7 @@ class SitrepView(APIView):
     @extend_schema(
         tags=TAGS,
         parameters=[SitrepQuerySerializer],
-        responses=OpenApiResponse(response=OpenApiTypes.OBJECT),
+        responses=SitrepSerializer,
     )
     def get(self, request: Request, pk: int) -> Response:
         event = _event(pk)
@@ -203,7 +252,7 @@ class SitrepFileView(APIView):
                 OpenApiTypes.BINARY, description="CSV file"
             ),
             (200, "application/geo+json"): OpenApiResponse(
-                OpenApiTypes.OBJECT, description="GeoJSON FeatureCollection"
+                SCHOOLS_GEOJSON, description="GeoJSON FeatureCollection"
             ),
         },
     )

@@ -21,6 +21,7 @@ from rest_framework.views import APIView
 from preparedness.access import Role
 from preparedness.api import GeoJsonPagination, role_permission
 from preparedness.csvexport import csv_lines
+from preparedness.schema import feature_collection_schema, field, geometry_schema
 from preparedness.serializers import validated_query
 from schools.models import School
 from schools.risk import selectors, services
@@ -58,6 +59,61 @@ def _priorities(request: Request) -> QuerySet[School]:
     )
 
 
+def _priority_properties_schema() -> dict[str, dict[str, Any]]:
+    """The schema of `selectors.priority_properties` (one school's fields)."""
+    text, number, integer, flag = "string", "number", "integer", "boolean"
+    hidden = "None when the reader may not see checklist details."
+    schema = {
+        "code": field(text),
+        "name_en": field(text),
+        "name_km": field(text),
+        "province": field(text),
+        "district": field(text),
+        "commune": field(text),
+        "level": field(text),
+        "learners": field(integer),
+        "girls": field(integer),
+        "boys": field(integer),
+        "learners_with_disabilities": field(integer),
+        "evacuation_centre": field(flag),
+        "risk_score": field(number),
+        "risk_class": field(text, enum=list(selectors.RISK_CLASS_CODES.values())),
+        "hazard_exposure": field(number),
+        "vulnerability": field(number),
+        "coping_gap": field(number),
+        "hazard_level": field(integer, minimum=0, maximum=4),
+        "hazard_levels": field(
+            "object",
+            additionalProperties=field(integer),
+            description="Highest hazard class by hazard type.",
+        ),
+        "assessed": field(flag),
+        "css_score": field(number, nullable=True),
+        "css_grade": field(text, nullable=True),
+        "css_area_scores": field(
+            "object",
+            nullable=True,
+            additionalProperties=field(number, nullable=True),
+            description=hidden,
+        ),
+        "critical_gaps": field(
+            "array", nullable=True, items=field(text), description=hidden
+        ),
+        "assessed_on": field(text, format="date", nullable=True),
+        "focal_point_km": field(number, nullable=True),
+        "access_gap": field(flag),
+    }
+    for kind in selectors.ACCESS_KINDS:
+        schema |= {
+            f"nearest_{kind}_km": field(number, nullable=True),
+            f"nearest_{kind}_code": field(text, nullable=True),
+            f"nearest_{kind}_unavailable": field(flag),
+            f"nearest_available_{kind}_km": field(number, nullable=True),
+            f"nearest_available_{kind}_code": field(text, nullable=True),
+        }
+    return schema
+
+
 class PriorityListView(APIView):
     """Schools ranked by risk (highest first), with the fields that explain the
     rank: hazard level, learners, CSS score, critical gaps, nearest services."""
@@ -69,7 +125,12 @@ class PriorityListView(APIView):
         parameters=[PriorityFilterSerializer],
         responses={
             200: OpenApiResponse(
-                response=OpenApiTypes.OBJECT,
+                response=feature_collection_schema(
+                    properties=_priority_properties_schema(),
+                    geometry=geometry_schema("Point"),
+                    feature_id=field("string", description="The EMIS code."),
+                    paginated=True,
+                ),
                 description="A GeoJSON FeatureCollection (count, next, previous, "
                 "features) of schools; each feature's properties are the "
                 "explanation fields of the CSV export.",
@@ -194,7 +255,12 @@ class PriorityExportView(APIView):
                 OpenApiTypes.BINARY, description="CSV file"
             ),
             (200, "application/geo+json"): OpenApiResponse(
-                OpenApiTypes.OBJECT, description="GeoJSON FeatureCollection"
+                feature_collection_schema(
+                    properties=_priority_properties_schema(),
+                    geometry=geometry_schema("Point"),
+                    feature_id=field("string", description="The EMIS code."),
+                ),
+                description="GeoJSON FeatureCollection",
             ),
         },
     )

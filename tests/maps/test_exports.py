@@ -252,7 +252,7 @@ def test_bad_filters_are_400_naming_the_parameter(api, data):
     assert set(bad.json()) == {"province", "risk_class"}
     assert set(api.get("/api/services/export.gpkg?kind=shop").json()) == {"kind"}
     assert set(api.get("/api/hazard_zones/export.csv?bbox=1,2").json()) == {"bbox"}
-    assert api.get("/api/services/export.kml").status_code == 404
+    assert set(api.get("/api/services/export.kml").json()) == {"format"}
     assert api.get("/api/nothing/export.csv").status_code == 404
 
 
