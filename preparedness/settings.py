@@ -85,6 +85,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",  # before WhiteNoise: static files get it too
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "preparedness.public_cache.PublicCacheMiddleware",  # keeps the gzipped body
     "django.middleware.gzip.GZipMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -217,8 +218,26 @@ CACHES = {
     "default": {
         "BACKEND": "django.core.cache.backends.db.DatabaseCache",
         "LOCATION": "salasafe_cache",
-    }
+    },
+    # What anonymous visitors read, kept a few seconds for every process and
+    # server (preparedness/public_cache.py; migration preparedness 0005);
+    # bounded in entries and in body size.
+    "public": {
+        "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+        "LOCATION": "salasafe_public_cache",
+        "OPTIONS": {"MAX_ENTRIES": 3000},
+    },
 }
+# Anonymous reads of these paths are answered from the `public` cache for up
+# to this many seconds (0 turns it off): the public may see a change that late,
+# signed-in users never do. Browsers already keep public tiles 5 minutes.
+SALASAFE_PUBLIC_CACHE_SECONDS = int(
+    os.environ.get("SALASAFE_PUBLIC_CACHE_SECONDS", "60")
+)
+SALASAFE_PUBLIC_CACHE_PREFIXES = env_list(
+    "SALASAFE_PUBLIC_CACHE_PREFIXES", "/tiles/,/ogc/,/api/,/map/image."
+)
+SALASAFE_PUBLIC_CACHE_MAX_BYTES = 4 * 1024 * 1024
 # Sign-in pauses after this many failures per username or per address within
 # the window; load-test accounts can be exempted by username.
 SALASAFE_LOGIN_LIMITS = {

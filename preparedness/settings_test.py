@@ -4,6 +4,9 @@ import os
 
 os.environ.setdefault("SECRET_KEY", "test-only-key")
 os.environ.setdefault("SALASAFE_HTTPS", "0")  # the test client speaks plain HTTP
+# Tests read what they have just written, also anonymously; the public cache
+# has its own tests (tests/test_public_cache.py), which turn it on.
+os.environ.setdefault("SALASAFE_PUBLIC_CACHE_SECONDS", "0")
 
 from preparedness.settings import *  # noqa: F403
 
@@ -28,4 +31,7 @@ DATABASES["replica"] = {**DATABASES["default"], "TEST": {"MIRROR": "default"}}  
 # Each test starts with an empty cache (tests/conftest.py clears it): a
 # per-process memory cache, since the database cache's table is neither rolled
 # back nor flushed between tests.
-CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    "public": CACHES["public"],  # noqa: F405
+}

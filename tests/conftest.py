@@ -1,5 +1,6 @@
 import pytest
-from django.core.cache import cache
+from django.core.cache import caches
+from django.core.cache.backends.db import DatabaseCache
 from rest_framework.test import APIClient
 
 from preparedness.models import Membership
@@ -11,8 +12,11 @@ Role = Membership.Role
 @pytest.fixture(autouse=True)
 def empty_cache():
     """Nothing cached by one test (map choropleth, sign-in counts) leaks into
-    the next."""
-    cache.clear()
+    the next. The database-backed `public` cache needs no clearing: its rows
+    go with each test's transaction."""
+    for store in caches.all():
+        if not isinstance(store, DatabaseCache):
+            store.clear()
     yield
 
 

@@ -1,0 +1,182 @@
+"""The public cache: anonymous reads answered again for a few seconds, never
+anyone else's, never a page, a stream or a private answer."""
+
+import gzip
+import json
+import time
+
+import pytest
+from django.core.signals import request_finished
+from django.db import close_old_connections
+from django.http import HttpResponse
+from django.test import Client, override_settings
+from rest_framework.authtoken.models import Token
+
+from preparedness.public_cache import cacheable_response, clear
+from schools.models import Service
+from tests.factories import make_school, make_service
+
+pytestmark = pytest.mark.django_db
+
+SECONDS = 30
+on = override_settings(SALASAFE_PUBLIC_CACHE_SECONDS=SECONDS)
+
+
+@pytest.fixture
+def places(users):
+    make_school("SCH-K", lon=104.18, lat=10.61, commune="070101", name_km="សាលា")
+    return make_service(
+        "SHELTER-K",
+        lon=104.17,
+        lat=10.62,
+        commune="070101",
+        kind=Service.Kind.SAFE_SHELTER,
+        sensitive=True,
+        contact="+855 12 345 007",
+    )
+
+
+def contacts(response) -> set:
+    return {f["properties"].get("contact") for f in response.json()["features"]}
+
+
+def hang_up(response) -> None:
+    """Close a streamed response as the WSGI server does when the client goes
+    (without the test database's connection closing with it, as the test
+    client itself does)."""
+    request_finished.disconnect(close_old_connections)
+    try:
+        response.close()
+    finally:
+        request_finished.connect(close_old_connections)
+
+
+def signed_in(name: str) -> Client:
+    client = Client()
+    assert client.login(username=name, password="pw-" + name)
+    return client
+
+
+@on
+def test_an_anonymous_read_is_answered_again_until_it_expires(places):
+    anonymous = Client()
+    first = anonymous.get("/api/schools/")
+    assert first.status_code == 200 and "Age" not in first
+    make_school("SCH-NEW", lon=104.19, lat=10.6, commune="070101")
+
+    again = anonymous.get("/api/schools/")
+    assert again.status_code == 200 and again["Age"] == "0"
+    assert again.content == first.content  # the new school shows up late...
+    with override_settings(SALASAFE_PUBLIC_CACHE_SECONDS=1):
+        clear()
+        anonymous.get("/api/schools/")
+        time.sleep(1.1)
+        later = anonymous.get("/api/schools/")  # ...at most SECONDS late
+    assert "Age" not in later
+    assert {f["properties"]["code"] for f in later.json()["features"]} == {
+        "SCH-K",
+        "SCH-NEW",
+    }
+
+
+@on
+@pytest.mark.parametrize("first", ["anonymous", "coordinator", "token"])
+def test_signed_in_users_never_get_or_leave_a_public_answer(places, users, first):
+    """A coordinator sees the shelter's contact, the public never does, in
+    whichever order they ask."""
+    token = Token.objects.create(user=users["coordinator"]).key
+    askers = {
+        "anonymous": lambda: Client().get("/api/services/"),
+        "coordinator": lambda: signed_in("coordinator").get("/api/services/"),
+        "token": lambda: Client().get(
+            "/api/services/", HTTP_AUTHORIZATION=f"Token {token}"
+        ),
+    }
+    askers[first]()
+    for _ in range(2):
+        for name, ask in askers.items():
+            response = ask()
+            if name == "anonymous":
+                assert "+855 12 345 007" not in contacts(response)
+            else:
+                assert "+855 12 345 007" in contacts(response)
+                assert "Age" not in response  # read fresh, never from the cache
+
+
+@on
+def test_a_gzipped_answer_goes_only_to_clients_that_accept_gzip(places):
+    zipped = Client().get("/api/schools/?page_size=100", HTTP_ACCEPT_ENCODING="gzip")
+    zipped_again = Client().get(
+        "/api/schools/?page_size=100", HTTP_ACCEPT_ENCODING="gzip"
+    )
+    plain = Client().get("/api/schools/?page_size=100")
+
+    assert zipped["Content-Encoding"] == "gzip" and zipped_again["Age"] == "0"
+    assert "Content-Encoding" not in plain and "Age" not in plain
+    assert json.loads(gzip.decompress(zipped_again.content)) == plain.json()
+
+
+@on
+def test_the_khmer_and_english_answers_are_kept_apart(places):
+    english = Client().get("/api/hazards/layers/", HTTP_ACCEPT_LANGUAGE="en")
+    khmer = Client().get("/api/hazards/layers/", HTTP_ACCEPT_LANGUAGE="km")
+    assert "Age" not in khmer
+    assert Client().get("/api/hazards/layers/", HTTP_ACCEPT_LANGUAGE="km")["Age"] == "0"
+    assert english.status_code == khmer.status_code == 200
+
+
+@on
+def test_pages_and_errors_are_never_kept(places):
+    first, second = Client().get("/api/docs/"), Client().get("/api/docs/")
+    assert first.status_code == 200 and "Age" not in second
+    nonce = str(first.wsgi_request.csp_nonce)
+    assert nonce in first.content.decode()
+    assert nonce not in second.content.decode()  # each page its own CSP nonce
+
+    Client().get("/api/schools/NOPE/")
+    assert "Age" not in Client().get("/api/schools/NOPE/")
+
+
+@on
+def test_an_export_is_kept_once_streamed_whole(places):
+    url = "/api/admin_areas/export.geojson?province=07"
+    first = Client().get(url)
+    assert first.streaming  # streamed to the first asker...
+    body = b"".join(first.streaming_content)
+    hang_up(first)
+    again = Client().get(url)
+    assert not again.streaming and again["Age"] == "0"  # ...then from the cache
+    assert again.content == body and "Kampot" in body.decode()
+    assert again["Content-Disposition"] == first["Content-Disposition"]
+
+
+@on
+@pytest.mark.django_db(transaction=True)  # a hang-up mid-stream drops the connection
+def test_an_export_left_half_read_or_too_large_is_not_kept(places):
+    url = "/api/admin_areas/export.csv"
+    hung_up = Client().get(url)
+    next(iter(hung_up.streaming_content))  # the client goes away after a chunk
+    hang_up(hung_up)
+    assert Client().get(url).streaming  # not kept: built again
+
+    with override_settings(SALASAFE_PUBLIC_CACHE_MAX_BYTES=10):
+        large = Client().get("/api/admin_areas/export.geojson")
+        assert len(b"".join(large.streaming_content)) > 10
+        hang_up(large)
+        assert Client().get("/api/admin_areas/export.geojson").streaming
+
+
+@on
+def test_a_page_is_never_kept_even_without_a_cookie():
+    """A page's CSP nonce must differ on every answer."""
+    assert cacheable_response(HttpResponse(b"{}", content_type="application/json"))
+    assert not cacheable_response(HttpResponse(b"<p>", content_type="text/html"))
+    private = HttpResponse(b"{}", content_type="application/json")
+    private["Cache-Control"] = "private, max-age=300"
+    assert not cacheable_response(private)
+
+
+@override_settings(SALASAFE_PUBLIC_CACHE_SECONDS=0)
+def test_zero_seconds_turns_it_off(places):
+    Client().get("/api/schools/")
+    assert "Age" not in Client().get("/api/schools/")
