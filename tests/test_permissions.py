@@ -676,18 +676,24 @@ MATRIX: list[Row] = [
         "/ogc/collections/services/items/SHELTER-K",
     ),
     R(
-        "api/^(?P<collection>schools|services|hazard_zones|admin_areas|plan_coverage)"
-        "/export\\.(?P<fmt>geojson|csv|gpkg|kml)$",
+        "api/^(?P<collection>[^/]+)/export\\.(?P<fmt>[^/]*)$",
         "GET",
         EVERYONE,
         "/api/schools/export.geojson",
     ),
     R(
-        "api/^(?P<collection>schools|services|hazard_zones|admin_areas|plan_coverage)"
-        "/export\\.(?P<fmt>geojson|csv|gpkg|kml)$",
+        "api/^(?P<collection>[^/]+)/export\\.(?P<fmt>[^/]*)$",
         "GET",
         SIGNED_IN,
         "/api/plan_coverage/export.csv",
+    ),
+    # without a format: a 400 naming `format`, or 404 for a collection not shown
+    R("api/^(?P<collection>[^/]+)/export$", "GET", EVERYONE, "/api/schools/export"),
+    R(
+        "api/^(?P<collection>[^/]+)/export$",
+        "GET",
+        SIGNED_IN,
+        "/api/plan_coverage/export",
     ),
     # --- plans: signed-in roles read; coordinators and administrators manage;
     # the action's organization updates its status
