@@ -16,7 +16,7 @@ from django.contrib.gis.db.models import Extent
 from django.db.models import F, QuerySet
 from rest_framework import serializers
 
-from maps.feature_sql import feature_collection_chunks, feature_texts
+from maps.feature_sql import feature_collection_chunks, feature_texts, lean_reads
 from maps.selectors import Collection, Viewer
 
 CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
@@ -113,14 +113,15 @@ def items_bytes(
 ) -> bytes:
     """One page of items as a FeatureCollection with numberMatched/Returned and
     self/next/prev links (`page_url(offset)` builds a page's link)."""
-    matched = rows.count()
     texts = feature_texts(
         rows,
         id=F(collection.id_field),
         geometry=collection.geometry,
         properties=collection.properties(viewer),
     )
-    page = list(texts[offset : offset + limit])
+    with lean_reads():
+        matched = rows.count()
+        page = list(texts[offset : offset + limit])
     links = [_link(self_url, "self", GEOJSON, "This page")]
     if offset + len(page) < matched:
         links.append(_link(page_url(offset + limit), "next", GEOJSON, "Next page"))

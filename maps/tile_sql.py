@@ -14,8 +14,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import connection, transaction
+from django.db import connection
 
+from maps.feature_sql import lean_reads
 from schools.risk.selectors import RISK_CLASS_CODES
 
 EXTENT = 4096  # tile coordinates per side
@@ -40,9 +41,7 @@ def _fetch(sql: str, params: Sequence[Any]) -> bytes:
     # A tile reads a few thousand rows: the planner's cost of the MVT functions
     # would otherwise start JIT compilation and parallel workers, each costing
     # more (40-90 ms measured) than the whole query.
-    with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute("SET LOCAL jit = off")
-        cursor.execute("SET LOCAL max_parallel_workers_per_gather = 0")
+    with lean_reads(), connection.cursor() as cursor:
         cursor.execute(sql, params)
         row = cursor.fetchone()
     return bytes(row[0]) if row and row[0] is not None else b""
