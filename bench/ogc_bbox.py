@@ -1,21 +1,31 @@
 """Benchmark an API bbox query returning about 1,000 schools, beside pygeoapi.
 
     DEBUG=1 .venv/bin/python bench/ogc_bbox.py [--schools 100000] [--clients 20]
-        [--requests 25] [--workers 4] [--database NAME] [--place]
+        [--client wrk|python] [--seconds 20] [--requests 25] [--workers 4]
+        [--database NAME] [--place]
 
 Uses the scratch database of bench/exports.py (`salasafe_exports_bench`; with
 --place, or when it holds no schools with risk, it places --schools schools as
 that bench does). Finds a square around Phnom Penh holding about 1,000 open
 schools, then, in the same run, serves the same PostGIS table from gunicorn
 (--workers sync workers each, loopback) and times GETs of that bbox with
-`limit=1000` from --clients concurrent clients (threads, --requests each,
-after a warm-up), printing p50/p95/max latency and throughput:
+`limit=1000` from --clients concurrent clients after a warm-up, printing
+p50/p95/max latency and throughput. The clients are wrk's connections (Debian's
+`wrk`, written in C, 2 threads, --seconds long; the default when it is
+installed: `apt-get install wrk`) or Python threads with requests (--requests
+each), which take more of the 2 shared cores than the servers they measure:
 
   salasafe-ogc   /ogc/collections/schools/items (features built by PostGIS)
   salasafe-api   /api/risk/priorities/?bbox=..&page_size=1000 (DRF, for reference)
   pygeoapi       /collections/schools/items of pygeoapi (PyPI, its own venv under
                  var/bench-venvs/pygeoapi, PostgreSQL provider on schools_school;
                  configured by a YAML this script writes)
+
+SalaSafe is timed twice: every client asking the same bbox (what a crowd looking
+at one province does; after the first answer every server process serves it from
+the shared public cache, preparedness/public_cache.py), and every request asking its own
+bbox, shifted by a few metres so that no two are alike (nothing from the cache:
+the query, the features built by PostGIS and the response every time).
 
 pygeoapi serves the bare table (no risk join, no masking): it does less work per
 feature than SalaSafe. Goal: SalaSafe's p95 under 100 ms and below pygeoapi's.
@@ -24,7 +34,10 @@ feature than SalaSafe. Goal: SalaSafe's p95 under 100 ms and below pygeoapi's.
 from __future__ import annotations
 
 import argparse
+import itertools
 import os
+import re
+import shutil
 import signal
 import statistics
 import subprocess
@@ -32,8 +45,10 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlparse
 
 import requests
 
@@ -57,6 +72,13 @@ def main() -> None:
     parser.add_argument("--database", default=BENCH_DB)
     parser.add_argument("--place", action="store_true")
     parser.add_argument("--port", type=int, default=8771)
+    parser.add_argument(
+        "--client",
+        choices=["wrk", "python"],
+        default="wrk" if shutil.which("wrk") else "python",
+        help="wrk (Debian's package: C, two threads) or Python threads with requests",
+    )
+    parser.add_argument("--seconds", type=int, default=20, help="wrk: run time")
     args = parser.parse_args()
     setup_django(args.database)
     print(environment())
@@ -71,12 +93,10 @@ def main() -> None:
     salasafe = salasafe_server(args.port, args.workers)
     try:
         base = f"http://127.0.0.1:{args.port}"
+        items = f"{base}/ogc/collections/schools/items?limit=1000&bbox="
+        results.append(load("salasafe-ogc (same bbox)", items + box, args))
         results.append(
-            load(
-                "salasafe-ogc",
-                f"{base}/ogc/collections/schools/items?bbox={box}&limit=1000",
-                args,
-            )
+            load("salasafe-ogc (a new bbox each time)", items + box, args, shifted)
         )
         results.append(
             load(
@@ -138,7 +158,7 @@ def wait_for(url: str, process: subprocess.Popen[bytes]) -> bool:
         if process.poll() is not None:
             return False
         try:
-            requests.get(url, timeout=5)
+            requests.get(url, timeout=30)  # a busy machine loads the URLs slowly
             return True
         except requests.ConnectionError:
             time.sleep(0.2)
@@ -287,13 +307,30 @@ def stop(process: subprocess.Popen[bytes]) -> None:
         process.wait(timeout=30)
 
 
-def load(name: str, url: str, args: Any) -> dict[str, Any]:
-    """Latencies of GET `url` from `args.clients` concurrent clients."""
+def shifted(url: str, n: int) -> str:
+    """`url` with its bbox moved east by n x 1e-5 degrees (about 1 m)."""
+    head, box = url.rsplit("bbox=", 1)
+    west, south, east, north = (float(v) for v in box.split(","))
+    d = n * 1e-5
+    return f"{head}bbox={west + d:.5f},{south:.5f},{east + d:.5f},{north:.5f}"
+
+
+def load(
+    name: str,
+    url: str,
+    args: Any,
+    vary: Callable[[str, int], str] | None = None,
+) -> dict[str, Any]:
+    """Latencies of GET `url` from `args.clients` concurrent clients; with
+    `vary`, request n asks `vary(url, n)` instead (no two alike)."""
+    numbers = itertools.count(1)
     first = requests.get(url, timeout=60)
     first.raise_for_status()
     features = len(first.json()["features"])
     for _ in range(10):  # warm every worker up
         requests.get(url, timeout=60).raise_for_status()
+    if args.client == "wrk":
+        return wrk_load(name, url, features, args, varied=vary is not None)
     times: list[float] = []
     failures: list[str] = []
     lock = threading.Lock()
@@ -301,8 +338,10 @@ def load(name: str, url: str, args: Any) -> dict[str, Any]:
     def client() -> None:
         session = requests.Session()
         for _ in range(args.requests):
+            with lock:
+                asked = vary(url, next(numbers)) if vary else url
             started = time.perf_counter()
-            response = session.get(url, timeout=60)
+            response = session.get(asked, timeout=60)
             _ = response.content
             spent = time.perf_counter() - started
             with lock:
@@ -331,6 +370,88 @@ def load(name: str, url: str, args: Any) -> dict[str, Any]:
     print(
         f"{name}: {features} features, p50 {result['p50']:.0f} ms, "
         f"p95 {result['p95']:.0f} ms, {result['rps']:.1f} req/s"
+    )
+    return result
+
+
+WRK_SCRIPT = """
+wrk.headers["Accept-Encoding"] = "gzip"
+local head, west, south, east, north = "{head}", {west}, {south}, {east}, {north}
+local varied = {varied}
+local threads, id, n = 0, 0, 0
+function setup(thread)
+  threads = threads + 1
+  thread:set("id", threads)
+end
+function request()
+  if not varied then return wrk.format("GET", head .. "{box}") end
+  n = n + 1
+  local d = (n * 2 + id) * 1e-6  -- about 0.1 m a step: no two alike
+  return wrk.format("GET", string.format("%s%.6f,%.6f,%.6f,%.6f",
+    head, west + d, south, east + d, north))
+end
+function init(args) id = tonumber(wrk.thread:get("id")) or 0 end
+function done(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format("RESULT %d %d %d %.3f %.3f %.3f %.3f\\n",
+    summary.requests, e.status, e.connect + e.read + e.write + e.timeout,
+    latency:percentile(50) / 1000, latency:percentile(95) / 1000,
+    latency.max / 1000, summary.duration / 1e6))
+end
+"""
+
+
+def wrk_load(
+    name: str, url: str, features: int, args: Any, *, varied: bool
+) -> dict[str, Any]:
+    """The same measurement with wrk: 2 threads, `args.clients` connections,
+    `args.seconds` seconds; with `varied`, each request moves the bbox east by
+    a different multiple of 1e-6 degrees (never one from the cache)."""
+    parsed = urlparse(url)
+    query = parse_qsl(parsed.query)
+    box = dict(query)["bbox"]
+    west, south, east, north = (float(v) for v in box.split(","))
+    others = urlencode([(k, v) for k, v in query if k != "bbox"])
+    head = f"{parsed.path}?{others}&bbox="
+    script = WRK_SCRIPT.format(
+        head=head, box=box, west=west, south=south, east=east, north=north,
+        varied="true" if varied else "false",
+    )  # fmt: skip
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as lua:
+        lua.write(script)
+    try:
+        out = subprocess.run(
+            [
+                "wrk", "-t2", f"-c{args.clients}", f"-d{args.seconds}s",
+                "--timeout", "30s", "-s", lua.name,
+                f"{parsed.scheme}://{parsed.netloc}",
+            ],
+            capture_output=True, text=True, check=True,
+        ).stdout  # fmt: skip
+    finally:
+        os.unlink(lua.name)
+    found = re.search(
+        r"RESULT (\d+) (\d+) (\d+) ([\d.]+) ([\d.]+) ([\d.]+) ([\d.]+)", out
+    )
+    if found is None:
+        raise RuntimeError(f"{name}: no result from wrk:\n{out}")
+    count, bad_status, socket_errors = (int(found[i]) for i in (1, 2, 3))
+    p50, p95, slowest, seconds = (float(found[i]) for i in (4, 5, 6, 7))
+    if bad_status or socket_errors:
+        raise RuntimeError(
+            f"{name}: {bad_status} non-2xx, {socket_errors} socket errors"
+        )
+    result = {
+        "name": name,
+        "features": features,
+        "p50": p50,
+        "p95": p95,
+        "max": slowest,
+        "rps": count / seconds,
+    }
+    print(
+        f"{name}: {features} features, p50 {p50:.0f} ms, p95 {p95:.0f} ms, "
+        f"{result['rps']:.1f} req/s (wrk, {count} requests)"
     )
     return result
 
