@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from itertools import islice
 from typing import Any
 
-from django.db import connection, transaction
+from django.db import DEFAULT_DB_ALIAS, connections, transaction
 from django.db.models import Expression, F, FloatField, Func, QuerySet, TextField
 from django.db.models.sql.compiler import SQLCompiler
 
@@ -27,15 +27,17 @@ FEATURES_PER_WRITE = 500  # features joined into one piece of the response
 
 
 @contextmanager
-def lean_reads() -> Iterator[None]:
-    """A transaction whose statements run without JIT compilation or parallel
-    workers: for the small reads of a tile or a page of features (a few
-    thousand rows), whose PostGIS and JSON costs would otherwise start both,
-    each costing more than the query (a 1,000-school OGC page: 60 ms with a
-    parallel hash join, 35 ms without; a tile: 40-90 ms of JIT). Serving many
-    clients at once, one process per query is also what keeps the cores free.
+def lean_reads(using: str = DEFAULT_DB_ALIAS) -> Iterator[None]:
+    """A transaction on the database `using` whose statements run without JIT
+    compilation or parallel workers: for the small reads of a tile or a page of
+    features (a few thousand rows), whose PostGIS and JSON costs would
+    otherwise start both, each costing more than the query (a 1,000-school OGC
+    page: 60 ms with a parallel hash join, 35 ms without; a tile: 40-90 ms of
+    JIT). Serving many clients at once, one process per query is also what
+    keeps the cores free. Give the read replica's alias (`queryset.db`) to keep
+    the reads there (preparedness/dbrouter.py).
     """
-    with transaction.atomic(), connection.cursor() as cursor:
+    with transaction.atomic(using=using), connections[using].cursor() as cursor:
         cursor.execute("SET LOCAL jit = off")
         cursor.execute("SET LOCAL max_parallel_workers_per_gather = 0")
         yield

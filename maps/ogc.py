@@ -119,7 +119,7 @@ def items_bytes(
         geometry=collection.geometry,
         properties=collection.properties(viewer),
     )
-    with lean_reads():
+    with lean_reads(using=rows.db):
         matched = rows.count()
         page = list(texts[offset : offset + limit])
     links = [_link(self_url, "self", GEOJSON, "This page")]
