@@ -3,8 +3,10 @@
 For each layer, in one transaction, one statement per kind of place brings its
 rows up to date set-wise: the new rows come from `hazards.sql` (zones and tracks
 in SQL; rasters from one vectorised `hazards.rasters.sample` of all open places,
-sent back by binary COPY), rows no longer produced are deleted, new ones inserted,
-changed ones updated, and unchanged ones left alone. Then `hazard_level` and
+read and sent back by binary COPY), rows no longer produced are deleted, new ones
+inserted, changed ones updated, and unchanged ones left alone; a layer with no
+rows yet for that kind of place (a first compute) has them inserted plainly, which
+skips the per-row conflict check of the upsert. Then `hazard_level` and
 `hazard_levels` are refreshed from the exposures of the active layers in one
 UPDATE per table, for the places whose rows changed (all places on a full
 recompute). The number of queries does not depend on the number of places.
@@ -33,6 +35,7 @@ from typing import Any
 import numpy as np
 from django.db import connection, models, transaction
 from django.utils import timezone
+from psycopg.sql import Literal
 
 from hazards import rasters
 from hazards.callbacks import LayerChange
@@ -87,10 +90,13 @@ def exposure_recompute(
         found = list(HazardLayer.objects.filter(pk__in=list(layer_ids)).order_by("pk"))
         todo = [layer for layer in found if layer.active]
         deleted = len(found) < len(set(layer_ids))
+    # The places whose rows changed bound the level refresh; a refresh of every
+    # place (below) does not need them.
+    need_ids = not (layer_ids is None or deleted)
     changed: dict[str, set[int]] = {column: set() for _, column in PLACES}
     done = []
     for layer in todo:
-        result, ids = _layer_recompute(layer)
+        result, ids = _layer_recompute(layer, need_ids=need_ids)
         done.append(result)
         for column in changed:
             changed[column].update(ids[column])
@@ -147,11 +153,15 @@ def exposure_on_layer_change(change: LayerChange) -> None:
     exposure_recompute(layer_ids=(*change.layer_ids, *change.removed))
 
 
-def _layer_recompute(layer: HazardLayer) -> tuple[LayerExposure, dict[str, list[int]]]:
-    """Bring one layer's rows up to date in one transaction; the places changed."""
+def _layer_recompute(
+    layer: HazardLayer, *, need_ids: bool
+) -> tuple[LayerExposure, dict[str, list[int]]]:
+    """Bring one layer's rows up to date in one transaction; how many rows changed
+    and, if `need_ids`, the places whose rows changed."""
     started = time.perf_counter()
     computed_at = timezone.now()
     held: dict[str, int] = {}
+    count: dict[str, int] = {}
     changed: dict[str, list[int]] = {}
     with transaction.atomic(), connection.cursor() as cursor:
         # Two recomputes of one layer queue here instead of racing.
@@ -166,9 +176,11 @@ def _layer_recompute(layer: HazardLayer) -> tuple[LayerExposure, dict[str, list[
             # Millions of (segment, place) pairs estimated at a few rows: hash
             # them per place rather than sort them (on disk).
             cursor.execute("SET LOCAL enable_sort = off")
+        has_rows = _has_rows(cursor, layer.pk)  # after the lock: nobody writes them
         for column, rows in _layer_rows(layer).items():
-            cursor.execute(*_sync(rows, layer.pk, column, computed_at))
-            held[column], changed[column] = cursor.fetchone()
+            sync = _insert if not has_rows[column] else _sync
+            cursor.execute(*sync(rows, layer.pk, column, computed_at, ids=need_ids))
+            held[column], count[column], changed[column] = cursor.fetchone()
         if layer.representation == Representation.TRACKS:
             # Not for the rest of an outer transaction, if there is one.
             cursor.execute("RESET enable_sort")
@@ -179,11 +191,22 @@ def _layer_recompute(layer: HazardLayer) -> tuple[LayerExposure, dict[str, list[
             representation=layer.representation,
             schools=held["school_id"],
             services=held["service_id"],
-            changed=sum(len(ids) for ids in changed.values()),
+            changed=sum(count.values()),
             seconds=time.perf_counter() - started,
         ),
         changed,
     )
+
+
+def _has_rows(cursor: Any, layer_id: int) -> dict[str, bool]:
+    """Per exposure column, whether the layer has rows (a first compute has none)."""
+    exists = ", ".join(
+        f"EXISTS (SELECT FROM {_table(Exposure)} "
+        f"WHERE layer_id = %s AND {column} IS NOT NULL)"
+        for _, column in PLACES
+    )
+    cursor.execute(f"SELECT {exists}", [layer_id] * len(PLACES))
+    return dict(zip((column for _, column in PLACES), cursor.fetchone(), strict=True))
 
 
 def _layer_rows(layer: HazardLayer) -> dict[str, Query]:
@@ -264,18 +287,51 @@ def _values_table(name: str, ids: np.ndarray, values: np.ndarray) -> str:
     return table
 
 
+# The rows kept: exposed, or with a distance (tracks).
+_KEPT = "r.hazard_class > 0 OR r.distance_km IS NOT NULL"
+
+
+def _changed_ids(ids: bool) -> str:
+    """SQL for the ids of the changed places, from the relation `c`, or none."""
+    return "(SELECT array_agg(id) FROM c)" if ids else "NULL::bigint[]"
+
+
+def _insert(
+    rows: Query, layer_id: int, column: str, computed_at: datetime, *, ids: bool
+) -> tuple[str, tuple[Any, ...]]:
+    """`_sync` for a layer that has no rows for `column` yet: a plain INSERT (the
+    unique index still refuses a duplicate), about 35 % cheaper than the upsert."""
+    table = _table(Exposure)
+    sql = f"""
+        WITH c AS (
+            INSERT INTO {table}
+                (layer_id, {column}, intensity, hazard_class, distance_km,
+                 computed_at)
+            SELECT %s, r.id, r.intensity, r.hazard_class, r.distance_km, %s
+            FROM ({rows.sql}) r
+            WHERE {_KEPT}
+            RETURNING {column} AS id
+        )
+        SELECT count(*)::int, count(*)::int,
+               coalesce({_changed_ids(ids)}, '{{}}')
+        FROM c
+    """
+    return sql, (layer_id, computed_at, *rows.params)
+
+
 def _sync(
-    rows: Query, layer_id: int, column: str, computed_at: datetime
+    rows: Query, layer_id: int, column: str, computed_at: datetime, *, ids: bool
 ) -> tuple[str, tuple[Any, ...]]:
     """One statement that makes the layer's rows for `column` those of `rows` kept
-    (class > 0, or with a distance); it returns how many rows the layer now holds
-    and the ids of the places whose rows were inserted, updated or deleted."""
+    (class > 0, or with a distance); it returns how many rows the layer now holds,
+    how many were inserted, updated or deleted, and, if `ids`, the ids of their
+    places (else an empty array)."""
     table = _table(Exposure)
     sql = f"""
         WITH new AS MATERIALIZED (
             SELECT r.id, r.intensity, r.hazard_class, r.distance_km
             FROM ({rows.sql}) r
-            WHERE r.hazard_class > 0 OR r.distance_km IS NOT NULL
+            WHERE {_KEPT}
         ), gone AS (
             DELETE FROM {table} e
             WHERE e.layer_id = %s AND e.{column} IS NOT NULL
@@ -297,10 +353,11 @@ def _sync(
             WHERE (e.intensity, e.hazard_class, e.distance_km) IS DISTINCT FROM
                   (excluded.intensity, excluded.hazard_class, excluded.distance_km)
             RETURNING e.{column} AS id
+        ), c AS (
+            SELECT id FROM gone UNION ALL SELECT id FROM put
         )
-        SELECT (SELECT count(*) FROM new)::int,
-               coalesce((SELECT array_agg(id) FROM
-                   (SELECT id FROM gone UNION ALL SELECT id FROM put) c), '{{}}')
+        SELECT (SELECT count(*) FROM new)::int, (SELECT count(*) FROM c)::int,
+               coalesce({_changed_ids(ids)}, '{{}}')
     """
     return sql, (*rows.params, layer_id, layer_id, computed_at)
 
@@ -314,19 +371,35 @@ def _open_points(model: type[Place]) -> Points:
     )
 
 
+# A row of binary COPY output of (int8, float8, float8): the field count, then
+# each field's length and big-endian value (no NULLs: location is required).
+_ID_LON_LAT = np.dtype(
+    [("n", ">i2"), ("l1", ">i4"), ("id", ">i8"), ("l2", ">i4"), ("lon", ">f8"),
+     ("l3", ">i4"), ("lat", ">f8")]
+)  # fmt: skip
+
+
 def _open_lon_lat(model: type[Place]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Ids, longitudes and latitudes of the open places of `model`, in one query."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT id, ST_X(location), ST_Y(location) FROM {_table(model)} "
-            "WHERE status = %s ORDER BY id",
-            [Place.Status.OPEN.value],
-        )
-        rows = cursor.fetchall()
-    ids = np.fromiter((row[0] for row in rows), dtype=np.int64, count=len(rows))
-    lon = np.fromiter((row[1] for row in rows), dtype=np.float64, count=len(rows))
-    lat = np.fromiter((row[2] for row in rows), dtype=np.float64, count=len(rows))
-    return ids, lon, lat
+    """Ids, longitudes and latitudes of the open places of `model`, in one binary
+    COPY read straight into numpy (no Python object per place)."""
+    connection.ensure_connection()
+    # COPY takes no parameters: the status is quoted as a literal.
+    status = Literal(Place.Status.OPEN.value).as_string(connection.connection)
+    query = (
+        f"COPY (SELECT id, ST_X(location), ST_Y(location) FROM {_table(model)} "
+        f"WHERE status = {status} ORDER BY id) TO STDOUT (FORMAT BINARY)"
+    )
+    with connection.cursor() as cursor, cursor.copy(query) as copy:
+        payload = b"".join(bytes(block) for block in copy)
+    # A header (11-byte signature, 4-byte flags, 4-byte length of the extension
+    # that follows) and a 2-byte trailer around the rows.
+    start = 19 + int.from_bytes(payload[15:19], "big")
+    rows = np.frombuffer(payload[start:-2], dtype=_ID_LON_LAT)
+    return (
+        rows["id"].astype(np.int64),
+        rows["lon"].astype(np.float64),
+        rows["lat"].astype(np.float64),
+    )
 
 
 def _remove_inactive() -> int:

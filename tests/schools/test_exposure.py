@@ -420,6 +420,62 @@ def test_a_rerun_replaces_the_rows(flood):
     assert (again.pk, again.computed_at) == (raised.pk, raised.computed_at)
 
 
+def test_a_first_compute_and_a_recompute_store_the_same_rows(
+    flood, storm, depth_raster
+):
+    """A layer's first compute (no rows yet: plain inserts) stores exactly what a
+    recompute over existing rows converges to, counts every row it wrote as
+    changed, and a recompute then finds nothing to change."""
+    many_places(70)
+    layers = (flood, storm, depth_raster)
+
+    first = exposure_recompute()
+
+    rows = {layer.pk: exposures(layer) for layer in layers}
+    assert all(rows.values())
+    for done in first.layers:
+        assert done.changed == done.schools + done.services == len(rows[done.layer_id])
+    # Emptied of its school rows only, a layer inserts them afresh and upserts
+    # its service rows (unchanged).
+    Exposure.objects.filter(layer=flood, school__isnull=False).delete()
+    services = Exposure.objects.filter(layer=flood, service__isnull=False).count()
+    refilled = exposure_recompute(layer_ids=[flood.pk])
+    assert refilled.layers[0].changed == len(rows[flood.pk]) - services
+    again = exposure_recompute()
+    assert [done.changed for done in again.layers] == [0, 0, 0]
+    assert {layer.pk: exposures(layer) for layer in layers} == rows
+
+
+def test_a_new_layer_computed_alone_raises_the_levels(flood):
+    """A new layer's first compute, on its own, refreshes the levels of the places
+    it exposes (and only theirs)."""
+    inside = make_school("IN-A-AND-B", 104.93, 11.56)
+    outside = make_school("IN-HOLE", 104.95, 11.42, "080101")
+    exposure_recompute()
+    flash = flood_layer("Flash flood", hazard_type=HazardType.FLASH_FLOOD)
+    zone(flash, box(104.92, 11.55, 104.94, 11.57), 4.0, 4)
+
+    result = exposure_recompute(layer_ids=[flash.pk])
+
+    inside.refresh_from_db()
+    outside.refresh_from_db()
+    assert result.layers[0].changed == 1
+    assert inside.hazard_levels == {"riverine_flood": 3, "flash_flood": 4}
+    assert inside.hazard_level == 4
+    assert (outside.hazard_level, outside.hazard_levels) == (0, {})
+
+
+def test_a_raster_with_no_open_schools_samples_the_services(depth_raster):
+    """With no open school the raster is still sampled for the services."""
+    make_school("SHUT", *cell_centre(2, 0), status=School.Status.CLOSED)
+    make_service("SRV-DEEP", *cell_centre(2, 1))
+
+    result = exposure_recompute()
+
+    assert (result.layers[0].schools, result.layers[0].services) == (0, 1)
+    assert exposures(depth_raster) == {"SRV-DEEP": (5.0, 4, None)}
+
+
 def test_hazard_levels_are_the_highest_per_type_and_overall(flood, storm):
     """hazard_levels holds the highest class per hazard type the place is exposed
     to on active layers; hazard_level the highest of all; closed places have none."""
@@ -536,11 +592,11 @@ def test_a_full_recompute_takes_constant_queries(
         counts.append(len(queries))
         assert sum(layer.schools for layer in result.layers) > n
     assert counts[0] == counts[1]
-    # 1 (layers) + 6 per zone layer (savepoint, lock, jit off, 2 upserts,
-    # release) + 8 per track layer (+ sort off, reset) + 14 per raster layer (+ 2
-    # reads, and per kind of place a drop, create and COPY of its sampled values)
-    # + 5 (savepoint, drop inactive, 2 level updates, release).
-    with django_assert_max_num_queries(34):
+    # 1 (layers) + 7 per zone layer (savepoint, lock, jit off, whether it has
+    # rows, 2 upserts, release) + 9 per track layer (+ sort off, reset) + 15 per
+    # raster layer (+ 2 reads, and per kind of place a drop, create and COPY of
+    # its sampled values) + 5 (savepoint, drop inactive, 2 level updates, release).
+    with django_assert_max_num_queries(37):
         exposure_recompute()
 
 
