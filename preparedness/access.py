@@ -8,7 +8,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-from django.db.models import Q
+from django.contrib.postgres.aggregates import ArrayAgg
+from django.db.models import Q, Value
 
 from preparedness.models import Membership
 
@@ -61,15 +62,24 @@ def access_for(user: AbstractBaseUser | AnonymousUser | None) -> Access:
     cached = getattr(user, _CACHE_ATTR, None)
     if cached is not None:
         return cached
+    # One query: the membership with its area codes.
     membership = (
         Membership.objects.filter(user_id=user.pk)
-        .only("role", "organization_id")
+        .annotate(
+            codes=ArrayAgg(
+                "areas__code",
+                filter=Q(areas__isnull=False),
+                order_by="areas__code",
+                default=Value([]),
+            )
+        )
+        .values("role", "organization_id", "codes")
         .first()
     )
     if getattr(user, "is_superuser", False):
         access = Access(
             role=Role.ADMINISTRATOR,
-            organization_id=membership.organization_id if membership else None,
+            organization_id=membership["organization_id"] if membership else None,
             area_codes=(),
         )
     elif membership is None:
@@ -77,9 +87,9 @@ def access_for(user: AbstractBaseUser | AnonymousUser | None) -> Access:
         access = Access(role="", organization_id=None, area_codes=())
     else:
         access = Access(
-            role=membership.role,
-            organization_id=membership.organization_id,
-            area_codes=tuple(sorted(membership.areas.values_list("code", flat=True))),
+            role=membership["role"],
+            organization_id=membership["organization_id"],
+            area_codes=tuple(membership["codes"]),
         )
     setattr(user, _CACHE_ATTR, access)
     return access

@@ -117,8 +117,8 @@ def test_user_list_shows_roles_organizations_and_areas(
     make_user("official_multi", Role.EDUCATION_OFFICIAL, areas=["0801", "12"])
     make_user("no_role", is_active=False)
     client.force_login(users["admin"])
-    # session, user, membership and its areas (access), count, users, their areas
-    with django_assert_num_queries(7):
+    # session, user, membership with its areas (access), count, users, their areas
+    with django_assert_num_queries(6):
         response = client.get("/accounts/users/")
     rows = {
         cells[0]: cells[1:]

@@ -436,13 +436,14 @@ def test_service_list_rejects_invalid_filters(api, services, params, field):
 
 
 def test_service_list_query_counts(api, api_as, services, django_assert_num_queries):
-    """Anonymous: count and select; an official adds their membership and areas once."""
+    """Anonymous: count and select; an official adds one query: their membership
+    with its areas."""
     with django_assert_num_queries(2):
         api.get(SERVICES_URL)
     for i in range(10):
         make_service(f"SRV-X{i:02}", 104.93, 11.57, "120101", sensitive=True)
 
-    with django_assert_num_queries(4):
+    with django_assert_num_queries(3):
         response = api_as("official_07").get(SERVICES_URL)
 
     assert response.json()["count"] == 3
