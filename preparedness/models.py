@@ -209,3 +209,15 @@ class AuditEntry(models.Model):
             f"{self.at:%Y-%m-%d %H:%M} {self.actor_name} {self.action} "
             f"{self.subject_type} {self.subject_id}"
         )
+
+
+class DataChange(models.Model):
+    """A committed write to SalaSafe's data: the rows' summed weight is the data
+    version (`preparedness.data_version`). Written only by the trigger
+    `salasafe_data_changed` and by folding."""
+
+    id = models.BigAutoField(primary_key=True)
+    weight = models.BigIntegerField(default=1)
+
+    class Meta:
+        db_table = "salasafe_data_change"

@@ -1,24 +1,37 @@
-"""A short server-side cache of what anonymous visitors read.
+"""A short server-side cache of what readers read.
 
 During a flood everyone opens the same map at once: the same vector tiles, the
 same province lists, the same bounding box through OGC API. What an anonymous
 visitor gets is the same for every anonymous visitor (the public view: sensitive
-services generalised, no checklist details), so SalaSafe keeps those answers
-`SALASAFE_PUBLIC_CACHE_SECONDS` (default 60, as the map's province shading)
-and serves them again without building them: one look-up by key instead of the
-queries and the serialising. The public may therefore see a change up to that
-many seconds late; anyone signed in always reads fresh data, and so does any
-request that carries a session cookie or an `Authorization` header, whoever it
-is: those requests are never answered from, nor stored in, this cache.
+services generalised, no checklist details), so SalaSafe keeps those answers and
+serves them again without building them: one look-up by key instead of the
+queries and the serialising.
 
-Only answers that are the same for everyone are kept: a GET whose path starts
-with one of `SALASAFE_PUBLIC_CACHE_PREFIXES`, status 200, not HTML (pages carry
-a per-response CSP nonce and CSRF token), setting no cookie, not marked
-`private` or `no-store`, and at most `SALASAFE_PUBLIC_CACHE_MAX_BYTES`. A
-streamed answer (an export) is still streamed; its chunks are kept as they pass
-until the limit, and the answer is stored only once streamed whole, so memory
-stays bounded and a client that hangs up leaves nothing behind. The key holds the
-scheme, host, full path with its query and the request headers the answer may
+Never stale: every key holds the data version (`preparedness.data_version`),
+read before the answer is built, which moves with every committed change to the
+data, so an answer kept before a change is never served after it. Answers are
+kept at most `SALASAFE_PUBLIC_CACHE_SECONDS` (default 60; 0 turns the cache
+off), which bounds the few that depend on the clock (an action overdue today).
+
+Signed-in readers: on the paths of `SALASAFE_SIGNED_IN_CACHE_PREFIXES` (OGC API
+and vector tiles), what a reader sees depends on nothing about them but their
+role and areas (`preparedness.access.access_for`: which services, which
+details), so their answers are kept under that audience: one coordinator's
+answer serves every coordinator, never an official or the public. The reader is
+found as Django REST framework finds them (the session's user, else an API
+token); a request whose token is refused is not cached (its view refuses it).
+Elsewhere a request that carries a session cookie or an `Authorization` header
+is never answered from, nor stored in, this cache.
+
+Only answers that are the same for their whole audience are kept: a GET whose
+path starts with one of `SALASAFE_PUBLIC_CACHE_PREFIXES`, status 200, not HTML
+(pages carry a per-response CSP nonce and CSRF token), setting no cookie, not
+marked `no-store` or `no-cache` (nor `private`, for the public), and at most
+`SALASAFE_PUBLIC_CACHE_MAX_BYTES`. A streamed answer (an export) is still
+streamed; its chunks are kept as they pass until the limit, and the answer is
+stored only once streamed whole, so memory stays bounded and a client that hangs
+up leaves nothing behind. The key holds the scheme, host, full path with its
+query, the audience, the data version and the request headers the answer may
 depend on (Accept, Accept-Language, the language cookie, whether gzip is
 accepted), so the gzipped body kept for one client is never sent to a client
 that did not ask for gzip. The store is the `public` cache alias: a database
@@ -32,8 +45,11 @@ from __future__ import annotations
 import hashlib
 import time
 from collections.abc import Callable, Iterable, Iterator
+from importlib import import_module
+from typing import Any
 
 from django.conf import settings
+from django.contrib import auth
 from django.core.cache import BaseCache, caches
 from django.http import (
     HttpRequest,
@@ -41,31 +57,73 @@ from django.http import (
     HttpResponseBase,
     StreamingHttpResponse,
 )
+from rest_framework.authentication import TokenAuthentication
+from rest_framework.exceptions import AuthenticationFailed
+
+from preparedness.access import access_for
+from preparedness.data_version import data_version
 
 ALIAS = "public"
-SKIP_CONTROL = ("private", "no-store", "no-cache")
+PUBLIC = "public"
+# Cache-Control words that keep an answer out of the cache; `private` only for
+# the public (a signed-in answer is kept for its own audience).
+SKIP_CONTROL = ("no-store", "no-cache")
 
 
-def cacheable_request(request: HttpRequest) -> bool:
-    """Whether a request reads the public view of a public path."""
-    return (
-        settings.SALASAFE_PUBLIC_CACHE_SECONDS > 0
-        and request.method == "GET"
-        and settings.SESSION_COOKIE_NAME not in request.COOKIES
-        and "HTTP_AUTHORIZATION" not in request.META
-        and request.path.startswith(tuple(settings.SALASAFE_PUBLIC_CACHE_PREFIXES))
+def audience(request: HttpRequest) -> str | None:
+    """Who a cacheable read is answered for: `PUBLIC`, a signed-in reader's
+    role and areas, or None when the request must not touch the cache."""
+    if (
+        settings.SALASAFE_PUBLIC_CACHE_SECONDS <= 0
+        or request.method != "GET"
+        or not request.path.startswith(tuple(settings.SALASAFE_PUBLIC_CACHE_PREFIXES))
+    ):
+        return None
+    signed = (
+        settings.SESSION_COOKIE_NAME in request.COOKIES
+        or "HTTP_AUTHORIZATION" in request.META
     )
+    if not signed:
+        return PUBLIC
+    if not request.path.startswith(tuple(settings.SALASAFE_SIGNED_IN_CACHE_PREFIXES)):
+        return None
+    return _reader_audience(request)
 
 
-def cacheable_response(response: HttpResponseBase) -> bool:
-    """Whether an answer is the same for everyone and, unless streamed (its
-    size is checked as it streams), small enough."""
+def _reader_audience(request: HttpRequest) -> str | None:
+    """The audience of a request with a session cookie or credentials, found as
+    the API views find the reader: the session's user, else a token's."""
+    engine = import_module(settings.SESSION_ENGINE)
+    # SessionMiddleware (which runs after this one) sets its own on a miss.
+    request.session = engine.SessionStore(
+        request.COOKIES.get(settings.SESSION_COOKIE_NAME)
+    )
+    user: Any = auth.get_user(request)
+    if not user.is_authenticated and "HTTP_AUTHORIZATION" in request.META:
+        try:
+            found = TokenAuthentication().authenticate(request)  # type: ignore[arg-type]
+        except AuthenticationFailed:
+            return None  # the view refuses it
+        if found is None:
+            return None  # not a token: let the view decide
+        user = found[0]
+    if not user.is_authenticated:
+        return PUBLIC
+    access = access_for(user)
+    areas = ",".join(sorted(access.area_codes))
+    return f"reader:{access.role}:{access.organization_id}:{areas}"
+
+
+def cacheable_response(response: HttpResponseBase, audience: str = PUBLIC) -> bool:
+    """Whether an answer is the same for its whole audience and, unless streamed
+    (its size is checked as it streams), small enough."""
     if response.status_code != 200 or response.cookies:
         return False
     if response.get("Content-Type", "").startswith("text/html"):
         return False
     control = response.get("Cache-Control", "")
-    if any(word in control for word in SKIP_CONTROL):
+    skip = SKIP_CONTROL + (("private",) if audience == PUBLIC else ())
+    if any(word in control for word in skip):
         return False
     if response.streaming:
         return True
@@ -73,10 +131,13 @@ def cacheable_response(response: HttpResponseBase) -> bool:
     return len(response.content) <= settings.SALASAFE_PUBLIC_CACHE_MAX_BYTES
 
 
-def cache_key(request: HttpRequest) -> str:
-    """The request's address and the headers its answer may vary on."""
+def cache_key(request: HttpRequest, audience: str, version: int) -> str:
+    """The request's address, audience, the data version and the headers its
+    answer may vary on."""
     meta = request.META
     parts = (
+        audience,
+        str(version),
         request.scheme or "",
         request.get_host(),
         request.get_full_path(),
@@ -90,21 +151,23 @@ def cache_key(request: HttpRequest) -> str:
 
 
 class PublicCacheMiddleware:
-    """Serve anonymous reads of public paths from a short shared cache."""
+    """Serve reads of public paths from a short shared cache, per audience."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponseBase]):
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponseBase:
-        if not cacheable_request(request):
+        reader = audience(request)
+        if reader is None:
             return self.get_response(request)
         store = caches[ALIAS]
-        key = cache_key(request)
+        # Read before the answer is built: it holds this version's data or newer.
+        key = cache_key(request, reader, data_version())
         kept: tuple[float, int, list[tuple[str, str]], bytes] | None = store.get(key)
         if kept is not None:
             return _replayed(*kept)
         response = self.get_response(request)
-        if not cacheable_response(response):
+        if not cacheable_response(response, reader):
             return response
         entry = (time.time(), response.status_code, list(response.items()))
         if isinstance(response, StreamingHttpResponse):

@@ -219,24 +219,32 @@ CACHES = {
         "BACKEND": "django.core.cache.backends.db.DatabaseCache",
         "LOCATION": "salasafe_cache",
     },
-    # What anonymous visitors read, kept a few seconds for every process and
-    # server (preparedness/public_cache.py; migration preparedness 0005);
-    # bounded in entries and in body size.
+    # Answers to reads, kept a few seconds for every process and server
+    # (preparedness/public_cache.py; migration preparedness 0005); bounded in
+    # entries and in body size.
     "public": {
         "BACKEND": "django.core.cache.backends.db.DatabaseCache",
         "LOCATION": "salasafe_public_cache",
         "OPTIONS": {"MAX_ENTRIES": 3000},
     },
 }
-# Anonymous reads of these paths are answered from the `public` cache for up
-# to this many seconds (0 turns it off): the public may see a change that late,
-# signed-in users never do. Browsers already keep public tiles 5 minutes.
+# Anonymous reads of these paths are answered from the `public` cache, kept up
+# to this many seconds (0 turns it off). The key holds the data version
+# (preparedness/data_version.py), so a change to the data is seen at once; the
+# limit bounds answers that depend on the clock (e.g. actions overdue today).
 SALASAFE_PUBLIC_CACHE_SECONDS = int(
     os.environ.get("SALASAFE_PUBLIC_CACHE_SECONDS", "60")
 )
 SALASAFE_PUBLIC_CACHE_PREFIXES = env_list(
     "SALASAFE_PUBLIC_CACHE_PREFIXES", "/tiles/,/ogc/,/api/,/map/image."
 )
+# Signed-in reads of these paths (a subset of the above) are cached too, per
+# role and areas: there, what a reader sees depends on nothing else about them.
+SALASAFE_SIGNED_IN_CACHE_PREFIXES = env_list(
+    "SALASAFE_SIGNED_IN_CACHE_PREFIXES", "/tiles/,/ogc/"
+)
+# The apps whose tables move the data version (each gets a trigger).
+SALASAFE_DATA_APPS = ["preparedness", "hazards", "schools", "plans", "maps"]
 SALASAFE_PUBLIC_CACHE_MAX_BYTES = 4 * 1024 * 1024
 # Sign-in pauses after this many failures per username or per address within
 # the window; load-test accounts can be exempted by username.
