@@ -8,8 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-from django.contrib.postgres.aggregates import ArrayAgg
-from django.db.models import Q, Value
+from django.db.models import Q
 
 from preparedness.models import Membership
 
@@ -62,34 +61,25 @@ def access_for(user: AbstractBaseUser | AnonymousUser | None) -> Access:
     cached = getattr(user, _CACHE_ATTR, None)
     if cached is not None:
         return cached
-    # One query: the membership with its area codes.
-    membership = (
-        Membership.objects.filter(user_id=user.pk)
-        .annotate(
-            codes=ArrayAgg(
-                "areas__code",
-                filter=Q(areas__isnull=False),
-                order_by="areas__code",
-                default=Value([]),
-            )
+    # One query: the membership (one per user), a row per area (None: no area).
+    rows = list(
+        Membership.objects.filter(user_id=user.pk).values_list(
+            "role", "organization_id", "areas__code"
         )
-        .values("role", "organization_id", "codes")
-        .first()
     )
+    organization_id = rows[0][1] if rows else None
     if getattr(user, "is_superuser", False):
         access = Access(
-            role=Role.ADMINISTRATOR,
-            organization_id=membership["organization_id"] if membership else None,
-            area_codes=(),
+            role=Role.ADMINISTRATOR, organization_id=organization_id, area_codes=()
         )
-    elif membership is None:
+    elif not rows:
         # A logged-in account without a role reads what the public reads.
         access = Access(role="", organization_id=None, area_codes=())
     else:
         access = Access(
-            role=membership["role"],
-            organization_id=membership["organization_id"],
-            area_codes=tuple(membership["codes"]),
+            role=rows[0][0],
+            organization_id=organization_id,
+            area_codes=tuple(sorted(code for _, _, code in rows if code)),
         )
     setattr(user, _CACHE_ATTR, access)
     return access

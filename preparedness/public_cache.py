@@ -50,6 +50,7 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib import auth
+from django.contrib.auth.models import AnonymousUser
 from django.core.cache import BaseCache, caches
 from django.http import (
     HttpRequest,
@@ -93,12 +94,13 @@ def audience(request: HttpRequest) -> str | None:
 def _reader_audience(request: HttpRequest) -> str | None:
     """The audience of a request with a session cookie or credentials, found as
     the API views find the reader: the session's user, else a token's."""
-    engine = import_module(settings.SESSION_ENGINE)
-    # SessionMiddleware (which runs after this one) sets its own on a miss.
-    request.session = engine.SessionStore(
-        request.COOKIES.get(settings.SESSION_COOKIE_NAME)
-    )
-    user: Any = auth.get_user(request)
+    user: Any = AnonymousUser()
+    session_key = request.COOKIES.get(settings.SESSION_COOKIE_NAME)
+    if session_key:
+        engine = import_module(settings.SESSION_ENGINE)
+        # SessionMiddleware (which runs after this one) sets its own on a miss.
+        request.session = engine.SessionStore(session_key)
+        user = auth.get_user(request)
     if not user.is_authenticated and "HTTP_AUTHORIZATION" in request.META:
         try:
             found = TokenAuthentication().authenticate(request)  # type: ignore[arg-type]
