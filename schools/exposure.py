@@ -26,6 +26,7 @@ gone (docs/adr/0006-exposure-without-foreign-keys.md).
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -39,7 +40,6 @@ from psycopg.sql import Literal
 
 from hazards import rasters
 from hazards.callbacks import LayerChange
-from hazards.classes import HazardType
 from hazards.models import HazardLayer
 from hazards.sql import Points, Query, sampled_exposure, track_exposure, zone_exposure
 from schools.models import Exposure, Place, School, Service
@@ -108,8 +108,10 @@ def exposure_recompute(
         # A full recompute refreshes every place (repairing any stale level); so
         # does a layer deleted (its rows went with it) or deactivated.
         everything = layer_ids is None or deleted or removed > 0
+        by_type = _active_by_type()
         for model, column in PLACES:
-            _refresh_levels(model, column, None if everything else changed[column])
+            only = None if everything else changed[column]
+            _refresh_levels(model, column, only, by_type)
     now = time.perf_counter()
     return ExposureResult(
         layers=tuple(done),
@@ -417,29 +419,57 @@ def _remove_inactive() -> int:
         return cursor.rowcount
 
 
-def _refresh_levels(model: type[Place], column: str, ids: set[int] | None) -> None:
+def _active_by_type() -> dict[str, list[int]]:
+    """The ids of the active layers per hazard type."""
+    by_type: dict[str, list[int]] = {}
+    for layer_id, hazard_type in (
+        HazardLayer.objects.filter(active=True)
+        .order_by("hazard_type", "pk")
+        .values_list("pk", "hazard_type")
+    ):
+        by_type.setdefault(hazard_type, []).append(layer_id)
+    return by_type
+
+
+def _refresh_levels(
+    model: type[Place],
+    column: str,
+    ids: set[int] | None,
+    by_type: dict[str, list[int]],
+) -> None:
     """Set `hazard_level` (highest class) and `hazard_levels` (highest class per
     hazard type, exposed types only) of the places `ids` of `model` (all when None)
-    from their exposures on active layers, in one UPDATE.
+    from their exposures on the active layers `by_type`, in one UPDATE.
 
     Closed places get level 0 and no types. Unchanged rows are not rewritten.
+    The aggregate filters on layer ids (no join), and each place's JSON object is
+    written as text from the types that have active layers: at 100,000 schools
+    0.3-0.45 s instead of 0.9-1.0 s for `jsonb_build_object` over every type.
     """
-    places, exposure, layer = _table(model), _table(Exposure), _table(HazardLayer)
-    per_type = ", ".join(
-        "%s::text, max(e.hazard_class) FILTER "
-        "(WHERE l.hazard_type = %s AND e.hazard_class > 0)"
-        for _ in HazardType
+    places, exposure = _table(model), _table(Exposure)
+    per_type = "".join(
+        f", max(e.hazard_class) FILTER (WHERE e.layer_id = ANY(%s::bigint[]) "
+        f"AND e.hazard_class > 0) AS t{i}"
+        for i in range(len(by_type))
+    )
+    # '{"storm":3,"riverine_flood":2}' from the types with a class (concat_ws
+    # skips the NULLs); the keys are our own hazard type values.
+    pairs = ", ".join(f"%s || a.t{i}" for i in range(len(by_type)))
+    as_json = (
+        f"('{{' || concat_ws(',', {pairs}) || '}}')::jsonb"
+        if by_type
+        else "'{}'::jsonb"
     )
     only = "" if ids is None else f"AND e.{column} = ANY(%s::bigint[])"
     only_places = "" if ids is None else "AND q.id = ANY(%s::bigint[])"
     sql = f"""
-        WITH levels AS (
-            SELECT e.{column} AS id, max(e.hazard_class) AS level,
-                   jsonb_strip_nulls(jsonb_build_object({per_type})) AS levels
+        WITH a AS (
+            SELECT e.{column} AS id, max(e.hazard_class) AS level{per_type}
             FROM {exposure} e
-            JOIN {layer} l ON l.id = e.layer_id AND l.active
-            WHERE e.{column} IS NOT NULL {only}
+            WHERE e.{column} IS NOT NULL AND e.layer_id = ANY(%s::bigint[]) {only}
             GROUP BY 1
+        ), levels AS (
+            SELECT a.id, a.level, {as_json} AS levels FROM a
         ), new AS (
             SELECT q.id,
                    CASE WHEN q.status = %s THEN coalesce(v.level, 0) ELSE 0 END
@@ -455,9 +485,11 @@ def _refresh_levels(model: type[Place], column: str, ids: set[int] | None) -> No
         WHERE new.id = p.id
           AND (p.hazard_level, p.hazard_levels) IS DISTINCT FROM (new.level, new.levels)
     """
-    params: list[Any] = [value for t in HazardType for value in (t.value, t.value)]
+    params: list[Any] = list(by_type.values())
+    params.append([layer_id for layers in by_type.values() for layer_id in layers])
     if ids is not None:
         params.append(sorted(ids))
+    params += [json.dumps(hazard_type) + ":" for hazard_type in by_type]
     params += [Place.Status.OPEN.value] * 2
     if ids is not None:
         params.append(sorted(ids))

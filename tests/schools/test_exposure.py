@@ -595,8 +595,9 @@ def test_a_full_recompute_takes_constant_queries(
     # 1 (layers) + 7 per zone layer (savepoint, lock, jit off, whether it has
     # rows, 2 upserts, release) + 9 per track layer (+ sort off, reset) + 15 per
     # raster layer (+ 2 reads, and per kind of place a drop, create and COPY of
-    # its sampled values) + 5 (savepoint, drop inactive, 2 level updates, release).
-    with django_assert_max_num_queries(37):
+    # its sampled values) + 6 (savepoint, drop inactive, active layers, 2 level
+    # updates, release).
+    with django_assert_max_num_queries(38):
         exposure_recompute()
 
 
