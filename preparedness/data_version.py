@@ -8,6 +8,9 @@ the weights: it moves when, and only when, such a transaction commits (a rolled
 back write takes its row with it), whatever wrote the data: a view, a command,
 a migration or SQL typed by an operator. The public cache (`public_cache`) puts
 it in every key, so an answer kept before a change is never served after it.
+The version also names its log (the table's identity), so a database restored
+from a backup, whose count starts again from the backup's, never matches an
+answer kept before the restore.
 
 Readers run no lock: writers only insert, so they never wait for one another,
 and the sum is read in one statement. A reader that finds many rows folds them
@@ -29,7 +32,7 @@ covered without anyone remembering to.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.apps import apps
 from django.conf import settings
@@ -43,18 +46,33 @@ FUNCTION = "salasafe_data_changed"
 FOLD_AT = 100
 
 
-def data_version() -> int:
+class Version(NamedTuple):
+    """The data version: which change log (its table's identity, new after a
+    restore or in a new database, where the count starts again) and how many
+    changes it has counted."""
+
+    log: int
+    changes: int
+
+    def __str__(self) -> str:
+        return f"{self.log}.{self.changes}"
+
+
+def data_version() -> Version:
     """The current data version, read where the request reads its data (the
     replica, when it is routed there)."""
     table = DataChange._meta.db_table
     # Plain SQL: the ORM's aggregate took longer to compile (1-2 ms) than to run,
     # on every cached answer.
     with connections[router.db_for_read(DataChange)].cursor() as cursor:
-        cursor.execute(f"SELECT coalesce(sum(weight), 0), count(*) FROM {table}")
-        total, rows = cursor.fetchone()
+        cursor.execute(
+            f"SELECT '{table}'::regclass::oid::int8, coalesce(sum(weight), 0), "
+            f"count(*) FROM {table}"
+        )
+        log, total, rows = cursor.fetchone()
     if rows > FOLD_AT:
         fold()
-    return int(total)
+    return Version(log=int(log), changes=int(total))
 
 
 def fold() -> None:

@@ -65,6 +65,11 @@ from preparedness.access import access_for
 from preparedness.data_version import data_version
 
 ALIAS = "public"
+# Each process also keeps the answers it serves in memory (small ones only), so
+# a hit costs no look-up in the shared store; the data version in the key keeps
+# them as fresh as the shared ones.
+LOCAL_ALIAS = "public_local"
+LOCAL_MAX_BYTES = 512 * 1024
 PUBLIC = "public"
 # Cache-Control words that keep an answer out of the cache; `private` only for
 # the public (a signed-in answer is kept for its own audience).
@@ -133,13 +138,13 @@ def cacheable_response(response: HttpResponseBase, audience: str = PUBLIC) -> bo
     return len(response.content) <= settings.SALASAFE_PUBLIC_CACHE_MAX_BYTES
 
 
-def cache_key(request: HttpRequest, audience: str, version: int) -> str:
+def cache_key(request: HttpRequest, audience: str, version: str) -> str:
     """The request's address, audience, the data version and the headers its
     answer may vary on."""
     meta = request.META
     parts = (
         audience,
-        str(version),
+        version,
         request.scheme or "",
         request.get_host(),
         request.get_full_path(),
@@ -164,8 +169,8 @@ class PublicCacheMiddleware:
             return self.get_response(request)
         store = caches[ALIAS]
         # Read before the answer is built: it holds this version's data or newer.
-        key = cache_key(request, reader, data_version())
-        kept: tuple[float, int, list[tuple[str, str]], bytes] | None = store.get(key)
+        key = cache_key(request, reader, str(data_version()))
+        kept = _kept(key)
         if kept is not None:
             return _replayed(*kept)
         response = self.get_response(request)
@@ -177,7 +182,7 @@ class PublicCacheMiddleware:
             response.streaming_content = _kept_whole(chunks, store, key, entry)  # type: ignore[arg-type]
         else:
             assert isinstance(response, HttpResponse)
-            store.set(key, (*entry, response.content), _seconds())
+            _keep(store, key, (*entry, response.content))
         return response
 
 
@@ -185,8 +190,37 @@ def _seconds() -> int:
     return int(settings.SALASAFE_PUBLIC_CACHE_SECONDS)
 
 
+Kept = tuple[float, int, list[tuple[str, str]], bytes]
+
+
+def _kept(key: str) -> Kept | None:
+    """The answer kept under `key`: from this process's memory, else from the
+    shared store (then remembered here for the rest of its time, if small)."""
+    local = caches[LOCAL_ALIAS]
+    kept: Kept | None = local.get(key)
+    if kept is None:
+        kept = caches[ALIAS].get(key)
+        if kept is not None:
+            _remember(local, key, kept)
+    return kept
+
+
+def _remember(local: BaseCache, key: str, kept: Kept) -> None:
+    left = _seconds() - (time.time() - kept[0])
+    if len(kept[3]) <= LOCAL_MAX_BYTES and left >= 1:
+        local.set(key, kept, int(left))
+
+
+def _keep(store: BaseCache, key: str, kept: Kept) -> None:
+    store.set(key, kept, _seconds())
+    _remember(caches[LOCAL_ALIAS], key, kept)
+
+
 def _kept_whole(
-    chunks: Iterable[bytes], store: BaseCache, key: str, entry: tuple[object, ...]
+    chunks: Iterable[bytes],
+    store: BaseCache,
+    key: str,
+    entry: tuple[float, int, list[tuple[str, str]]],
 ) -> Iterator[bytes]:
     """The chunks of a streamed answer, stored once all have gone out and only
     if together they are within the size limit."""
@@ -201,7 +235,7 @@ def _kept_whole(
                 kept = None  # too large: stream on, keep nothing
         yield chunk
     if kept is not None:
-        store.set(key, (*entry, b"".join(kept)), _seconds())
+        _keep(store, key, (*entry, b"".join(kept)))
 
 
 def _replayed(
@@ -215,5 +249,7 @@ def _replayed(
 
 
 def clear() -> None:
-    """Forget every kept answer (tests; an operator after a correction)."""
+    """Forget every kept answer (tests; an operator after a correction): the
+    shared ones, and this process's."""
     caches[ALIAS].clear()
+    caches[LOCAL_ALIAS].clear()

@@ -227,6 +227,13 @@ CACHES = {
         "LOCATION": "salasafe_public_cache",
         "OPTIONS": {"MAX_ENTRIES": 3000},
     },
+    # The same answers (up to 512 KB each) in each process's memory, in front
+    # of the table: at most 256 x 512 KB = 128 MB a process.
+    "public_local": {
+        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+        "LOCATION": "salasafe-public",
+        "OPTIONS": {"MAX_ENTRIES": 256},
+    },
 }
 # Anonymous reads of these paths are answered from the `public` cache, kept up
 # to this many seconds (0 turns it off). The key holds the data version

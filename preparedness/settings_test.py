@@ -34,4 +34,5 @@ DATABASES["replica"] = {**DATABASES["default"], "TEST": {"MIRROR": "default"}}  
 CACHES = {
     "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
     "public": CACHES["public"],  # noqa: F405
+    "public_local": CACHES["public_local"],  # noqa: F405
 }

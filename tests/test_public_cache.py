@@ -9,13 +9,15 @@ import time
 
 import pytest
 from django.core.signals import request_finished
-from django.db import close_old_connections
+from django.db import close_old_connections, connection
 from django.http import HttpResponse
 from django.test import Client, override_settings
+from django.test.utils import CaptureQueriesContext
 from rest_framework.authtoken.models import Token
 
+from preparedness import public_cache
 from preparedness.access import Role
-from preparedness.public_cache import cacheable_response
+from preparedness.public_cache import cacheable_response, clear
 from schools.models import Service
 from tests.factories import make_school, make_service, make_user
 
@@ -256,3 +258,23 @@ def test_a_signed_in_reader_sees_a_change_at_once(places, users):
 
     changed = coordinator.get(OGC_SERVICES)
     assert "Age" not in changed and "+855 99 999 999" in contacts(changed)
+
+
+@on
+def test_a_process_answers_again_from_its_memory(places, monkeypatch):
+    """A kept answer is served again from the process's memory, without a look-up
+    in the shared table; one larger than the memory's limit only from the table."""
+    url = "/api/schools/"
+    Client().get(url)
+    with CaptureQueriesContext(connection) as queries:
+        again = Client().get(url)
+    assert again["Age"] == "0"
+    assert not [q for q in queries if "salasafe_public_cache" in q["sql"]]
+
+    clear()
+    monkeypatch.setattr(public_cache, "LOCAL_MAX_BYTES", 10)
+    Client().get(url)
+    with CaptureQueriesContext(connection) as queries:
+        again = Client().get(url)
+    assert again["Age"] == "0"
+    assert [q for q in queries if "salasafe_public_cache" in q["sql"]]
