@@ -195,8 +195,12 @@ def test_a_page_is_never_kept_even_without_a_cookie():
 
 @override_settings(SALASAFE_PUBLIC_CACHE_SECONDS=0)
 def test_zero_seconds_turns_it_off(places):
+    """Off, the cache costs nothing: no version read, no look-up."""
     Client().get("/api/schools/")
-    assert "Age" not in Client().get("/api/schools/")
+    with CaptureQueriesContext(connection) as queries:
+        again = Client().get("/api/schools/")
+    assert "Age" not in again
+    assert not [q for q in queries if "salasafe_" in q["sql"]]
 
 
 OGC_SERVICES = "/ogc/collections/services/items"
