@@ -264,19 +264,48 @@ def _still_open(rows: Query, model: type[Place]) -> Query:
     return Query(sql, (*rows.params, Place.Status.OPEN.value))
 
 
+# Binary COPY (PGCOPY): an 11-byte signature, 4 bytes of flags and the 4-byte
+# length of a header extension; per row the field count, then each field's
+# length and big-endian value; -1 (2 bytes) at the end. The rows sent and read
+# here have fixed-width fields and no NULLs, so numpy lays them out directly.
+_COPY_SIGNATURE = b"PGCOPY\n\xff\r\n\x00"
+
+
+def _copy_row(**fields: str) -> np.dtype:
+    """The layout of one binary COPY row: field name -> big-endian numpy type."""
+    layout = [("count", ">i2")]
+    for name, kind in fields.items():
+        layout += [(f"{name}_length", ">i4"), (name, kind)]
+    return np.dtype(layout)
+
+
+_ID_VALUE = _copy_row(id=">i8", intensity=">f8")
+_ID_LON_LAT = _copy_row(id=">i8", lon=">f8", lat=">f8")
+
+
+def _copy_binary(row: np.dtype, **columns: np.ndarray) -> bytes:
+    """A binary COPY payload of `columns` (equal lengths) laid out as `row`."""
+    assert len(row.names or ()) == 1 + 2 * len(columns), "a column for every field"
+    data = np.empty(len(next(iter(columns.values()))), dtype=row)
+    data["count"] = len(columns)
+    for name, values in columns.items():
+        data[f"{name}_length"] = row[name].itemsize
+        data[name] = values
+    return _COPY_SIGNATURE + bytes(8) + data.tobytes() + b"\xff\xff"
+
+
+def _from_copy_binary(payload: bytes, row: np.dtype) -> np.ndarray:
+    """The rows of a binary COPY payload whose rows are laid out as `row`."""
+    assert payload.startswith(_COPY_SIGNATURE), "not binary COPY output"
+    start = 19 + int.from_bytes(payload[15:19], "big")  # past the extension
+    return np.frombuffer(payload[start:-2], dtype=row)
+
+
 def _values_table(name: str, ids: np.ndarray, values: np.ndarray) -> str:
     """A temporary table `name (id int8, intensity float8)` dropped at commit,
     filled with `ids` and `values` by one binary COPY; its quoted name."""
     table = connection.ops.quote_name(name)
-    # PGCOPY binary: a header, per row the field count and each field's length
-    # and big-endian value, then -1.
-    row = np.dtype(
-        [("n", ">i2"), ("l1", ">i4"), ("id", ">i8"), ("l2", ">i4"), ("v", ">f8")]
-    )
-    data = np.empty(ids.size, dtype=row)
-    data["n"], data["l1"], data["l2"] = 2, 8, 8
-    data["id"], data["v"] = ids, values
-    payload = b"PGCOPY\n\xff\r\n\x00" + bytes(8) + data.tobytes() + b"\xff\xff"
+    payload = _copy_binary(_ID_VALUE, id=ids, intensity=values)
     with connection.cursor() as cursor:
         # Gone at commit; dropped here too when the transaction is an outer one's
         # savepoint (tests, or several layers in one transaction).
@@ -373,14 +402,6 @@ def _open_points(model: type[Place]) -> Points:
     )
 
 
-# A row of binary COPY output of (int8, float8, float8): the field count, then
-# each field's length and big-endian value (no NULLs: location is required).
-_ID_LON_LAT = np.dtype(
-    [("n", ">i2"), ("l1", ">i4"), ("id", ">i8"), ("l2", ">i4"), ("lon", ">f8"),
-     ("l3", ">i4"), ("lat", ">f8")]
-)  # fmt: skip
-
-
 def _open_lon_lat(model: type[Place]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Ids, longitudes and latitudes of the open places of `model`, in one binary
     COPY read straight into numpy (no Python object per place)."""
@@ -393,10 +414,7 @@ def _open_lon_lat(model: type[Place]) -> tuple[np.ndarray, np.ndarray, np.ndarra
     )
     with connection.cursor() as cursor, cursor.copy(query) as copy:
         payload = b"".join(bytes(block) for block in copy)
-    # A header (11-byte signature, 4-byte flags, 4-byte length of the extension
-    # that follows) and a 2-byte trailer around the rows.
-    start = 19 + int.from_bytes(payload[15:19], "big")
-    rows = np.frombuffer(payload[start:-2], dtype=_ID_LON_LAT)
+    rows = _from_copy_binary(payload, _ID_LON_LAT)
     return (
         rows["id"].astype(np.int64),
         rows["lon"].astype(np.float64),
