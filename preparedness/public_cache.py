@@ -51,7 +51,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib import auth
 from django.contrib.auth.models import AnonymousUser
-from django.core.cache import BaseCache, caches
+from django.core.cache import caches
 from django.http import (
     HttpRequest,
     HttpResponse,
@@ -167,7 +167,6 @@ class PublicCacheMiddleware:
         reader = audience(request)
         if reader is None:
             return self.get_response(request)
-        store = caches[ALIAS]
         # Read before the answer is built: it holds this version's data or newer.
         key = cache_key(request, reader, str(data_version()))
         kept = _kept(key)
@@ -179,10 +178,10 @@ class PublicCacheMiddleware:
         entry = (time.time(), response.status_code, list(response.items()))
         if isinstance(response, StreamingHttpResponse):
             chunks = response.streaming_content  # WSGI: a plain iterator
-            response.streaming_content = _kept_whole(chunks, store, key, entry)  # type: ignore[arg-type]
+            response.streaming_content = _kept_whole(chunks, key, entry)  # type: ignore[arg-type]
         else:
             assert isinstance(response, HttpResponse)
-            _keep(store, key, (*entry, response.content))
+            _keep(key, (*entry, response.content))
         return response
 
 
@@ -196,29 +195,29 @@ Kept = tuple[float, int, list[tuple[str, str]], bytes]
 def _kept(key: str) -> Kept | None:
     """The answer kept under `key`: from this process's memory, else from the
     shared store (then remembered here for the rest of its time, if small)."""
-    local = caches[LOCAL_ALIAS]
-    kept: Kept | None = local.get(key)
+    kept: Kept | None = caches[LOCAL_ALIAS].get(key)
     if kept is None:
         kept = caches[ALIAS].get(key)
         if kept is not None:
-            _remember(local, key, kept)
+            _remember(key, kept)
     return kept
 
 
-def _remember(local: BaseCache, key: str, kept: Kept) -> None:
+def _remember(key: str, kept: Kept) -> None:
+    """Keep a small answer in this process's memory for the rest of its time."""
     left = _seconds() - (time.time() - kept[0])
     if len(kept[3]) <= LOCAL_MAX_BYTES and left >= 1:
-        local.set(key, kept, int(left))
+        caches[LOCAL_ALIAS].set(key, kept, int(left))
 
 
-def _keep(store: BaseCache, key: str, kept: Kept) -> None:
-    store.set(key, kept, _seconds())
-    _remember(caches[LOCAL_ALIAS], key, kept)
+def _keep(key: str, kept: Kept) -> None:
+    """Keep an answer in the shared store and in this process's memory."""
+    caches[ALIAS].set(key, kept, _seconds())
+    _remember(key, kept)
 
 
 def _kept_whole(
     chunks: Iterable[bytes],
-    store: BaseCache,
     key: str,
     entry: tuple[float, int, list[tuple[str, str]]],
 ) -> Iterator[bytes]:
@@ -235,7 +234,7 @@ def _kept_whole(
                 kept = None  # too large: stream on, keep nothing
         yield chunk
     if kept is not None:
-        _keep(store, key, (*entry, b"".join(kept)))
+        _keep(key, (*entry, b"".join(kept)))
 
 
 def _replayed(
