@@ -24,6 +24,8 @@ from tests.factories import make_school, make_service, make_user
 pytestmark = pytest.mark.django_db
 
 SECONDS = 30
+# An answer from the cache carries `Age` (whole seconds since it was kept: 0, or
+# 1 on a slow machine); one built for the request does not.
 on = override_settings(SALASAFE_PUBLIC_CACHE_SECONDS=SECONDS)
 
 
@@ -72,7 +74,7 @@ def test_an_anonymous_read_is_answered_again_until_the_data_changes(places):
     first = anonymous.get("/api/schools/")
     assert first.status_code == 200 and "Age" not in first
     again = anonymous.get("/api/schools/")
-    assert again.status_code == 200 and again["Age"] == "0"
+    assert again.status_code == 200 and "Age" in again
     assert again.content == first.content
 
     make_school("SCH-NEW", lon=104.19, lat=10.6, commune="070101")
@@ -83,7 +85,7 @@ def test_an_anonymous_read_is_answered_again_until_the_data_changes(places):
         "SCH-K",
         "SCH-NEW",
     }
-    assert anonymous.get("/api/schools/")["Age"] == "0"
+    assert "Age" in anonymous.get("/api/schools/")
 
 
 @on
@@ -91,7 +93,7 @@ def test_a_kept_answer_expires(places):
     # The database cache keeps expiry times in whole seconds: 2 s is 1 to 2 s.
     with override_settings(SALASAFE_PUBLIC_CACHE_SECONDS=2):
         Client().get("/api/schools/")
-        assert Client().get("/api/schools/")["Age"] == "0"
+        assert "Age" in Client().get("/api/schools/")
         time.sleep(2.1)
         assert "Age" not in Client().get("/api/schools/")
 
@@ -128,7 +130,7 @@ def test_a_gzipped_answer_goes_only_to_clients_that_accept_gzip(places):
     )
     plain = Client().get("/api/schools/?page_size=100")
 
-    assert zipped["Content-Encoding"] == "gzip" and zipped_again["Age"] == "0"
+    assert zipped["Content-Encoding"] == "gzip" and "Age" in zipped_again
     assert "Content-Encoding" not in plain and "Age" not in plain
     assert json.loads(gzip.decompress(zipped_again.content)) == plain.json()
 
@@ -138,7 +140,7 @@ def test_the_khmer_and_english_answers_are_kept_apart(places):
     english = Client().get("/api/hazards/layers/", HTTP_ACCEPT_LANGUAGE="en")
     khmer = Client().get("/api/hazards/layers/", HTTP_ACCEPT_LANGUAGE="km")
     assert "Age" not in khmer
-    assert Client().get("/api/hazards/layers/", HTTP_ACCEPT_LANGUAGE="km")["Age"] == "0"
+    assert "Age" in Client().get("/api/hazards/layers/", HTTP_ACCEPT_LANGUAGE="km")
     assert english.status_code == khmer.status_code == 200
 
 
@@ -162,7 +164,7 @@ def test_an_export_is_kept_once_streamed_whole(places):
     body = b"".join(first.streaming_content)
     hang_up(first)
     again = Client().get(url)
-    assert not again.streaming and again["Age"] == "0"  # ...then from the cache
+    assert not again.streaming and "Age" in again  # ...then from the cache
     assert again.content == body and "Kampot" in body.decode()
     assert again["Content-Disposition"] == first["Content-Disposition"]
 
@@ -222,20 +224,20 @@ def test_signed_in_readers_of_ogc_and_tiles_share_answers_by_role_and_area(
     official = signed_in("official_12").get(OGC_SERVICES)
     planner = signed_in("planner").get(OGC_SERVICES)
 
-    assert "Age" not in first and second["Age"] == "0"
+    assert "Age" not in first and "Age" in second
     assert second.content == first.content
     assert "+855 12 345 007" in contacts(first)
     for other in (anonymous, official, planner):
         assert "Age" not in other  # built for its own audience
         assert "+855 12 345 007" not in contacts(other)
-    assert signed_in("official_12").get(OGC_SERVICES)["Age"] == "0"
+    assert "Age" in signed_in("official_12").get(OGC_SERVICES)
     own_area = signed_in("official_07").get(OGC_SERVICES)  # same role, other area
     assert "Age" not in own_area
     assert "SHELTER-K" in codes(own_area) and "SHELTER-K" not in codes(official)
     tile = "/tiles/services/12/3233/1926.pbf"  # the shelter's tile
     assert "Age" not in signed_in("coordinator").get(tile)
     again = signed_in("coordinator_2").get(tile)
-    assert again["Age"] == "0" and again["Cache-Control"].startswith("private")
+    assert "Age" in again and again["Cache-Control"].startswith("private")
 
 
 @on
@@ -248,7 +250,7 @@ def test_api_tokens_are_checked_before_the_cache(places, users):
     by_token = Client().get(OGC_SERVICES, HTTP_AUTHORIZATION=f"Token {token}")
     refused = Client().get(OGC_SERVICES, HTTP_AUTHORIZATION="Token not-a-token")
 
-    assert by_token["Age"] == "0" and "+855 12 345 007" in contacts(by_token)
+    assert "Age" in by_token and "+855 12 345 007" in contacts(by_token)
     assert refused.status_code == 403 and "Age" not in refused
 
 
@@ -256,7 +258,7 @@ def test_api_tokens_are_checked_before_the_cache(places, users):
 def test_a_signed_in_reader_sees_a_change_at_once(places, users):
     coordinator = signed_in("coordinator")
     coordinator.get(OGC_SERVICES)
-    assert coordinator.get(OGC_SERVICES)["Age"] == "0"
+    assert "Age" in coordinator.get(OGC_SERVICES)
 
     Service.objects.filter(code="SHELTER-K").update(contact="+855 99 999 999")
 
@@ -272,7 +274,7 @@ def test_a_process_answers_again_from_its_memory(places, monkeypatch):
     Client().get(url)
     with CaptureQueriesContext(connection) as queries:
         again = Client().get(url)
-    assert again["Age"] == "0"
+    assert "Age" in again
     assert not [q for q in queries if "salasafe_public_cache" in q["sql"]]
 
     clear()
@@ -280,5 +282,5 @@ def test_a_process_answers_again_from_its_memory(places, monkeypatch):
     Client().get(url)
     with CaptureQueriesContext(connection) as queries:
         again = Client().get(url)
-    assert again["Age"] == "0"
+    assert "Age" in again
     assert [q for q in queries if "salasafe_public_cache" in q["sql"]]
