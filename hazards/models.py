@@ -139,9 +139,10 @@ class StormTrack(models.Model):
         indexes = [
             models.Index(fields=["layer"], name="stormtrack_layer"),
             GistIndex(fields=["path_utm"], name="stormtrack_path_utm"),
-            # Nearest segment of one layer (`hazards.sql.track_exposure`): the
-            # KNN scan reads only that layer's segments (needs btree_gist; the
-            # layer id must be compared as bigint).
+            # One layer's segments near a geometry (e.g. the nearest segment to
+            # one place, `ORDER BY path_utm <-> point`): the scan reads only that
+            # layer's segments (needs btree_gist; the layer id must be compared
+            # as bigint). The exposure engine reads whole layers (hazards.tracks).
             GistIndex(fields=["layer", "path_utm"], name="stormtrack_layer_path_utm"),
         ]
         constraints = [

@@ -1,9 +1,10 @@
 """The exposure of schools and services to the active hazard layers (the write side).
 
 For each layer, in one transaction, one statement per kind of place brings its
-rows up to date set-wise: the new rows come from `hazards.sql` (zones and tracks
-in SQL; rasters from one vectorised `hazards.rasters.sample` of all open places,
-read and sent back by binary COPY), rows no longer produced are deleted, new ones
+rows up to date set-wise. The new rows come from `hazards.sql` for zones, and for
+rasters and tracks from one vectorised pass over all open places
+(`hazards.rasters.sample`, `hazards.tracks.track_exposure`), the places read and
+the values sent back by binary COPY. Rows no longer produced are deleted, new ones
 inserted, changed ones updated, and unchanged ones left alone; a layer with no
 rows yet for that kind of place (a first compute) has them inserted plainly, which
 skips the per-row conflict check of the upsert. Then `hazard_level` and
@@ -12,8 +13,8 @@ UPDATE per table, for the places whose rows changed (all places on a full
 recompute). The number of queries does not depend on the number of places.
 
 Rows kept: a place has a row on a layer when it is exposed (class > 0) and, on a
-track layer, always (its distance to the nearest track is kept beyond the wind
-radius, with class 0). No row means class 0; the API still lists every active
+track layer that has tracks, always (its distance to the nearest track is kept
+beyond the wind radius, with class 0). No row means class 0; the API still lists every active
 layer. `computed_at` is when the row's current values were computed: a
 recompute that finds the same values does not rewrite the row (writing is what
 costs most: each row goes to two indexes). The table has no foreign-key
@@ -38,10 +39,10 @@ from django.db import connection, models, transaction
 from django.utils import timezone
 from psycopg.sql import Literal
 
-from hazards import rasters
+from hazards import rasters, tracks
 from hazards.callbacks import LayerChange
 from hazards.models import HazardLayer
-from hazards.sql import Points, Query, sampled_exposure, track_exposure, zone_exposure
+from hazards.sql import Points, Query, sampled_exposure, zone_exposure
 from schools.models import Exposure, Place, School, Service
 
 Progress = Callable[[int, int], None]  # (layers done, layers in all)
@@ -174,18 +175,11 @@ def _layer_recompute(
         # PostGIS costs make PostgreSQL JIT-compile these statements, which
         # costs more than it saves here (0.5-1.2 s a statement).
         cursor.execute("SET LOCAL jit = off")
-        if layer.representation == Representation.TRACKS:
-            # Millions of (segment, place) pairs estimated at a few rows: hash
-            # them per place rather than sort them (on disk).
-            cursor.execute("SET LOCAL enable_sort = off")
         has_rows = _has_rows(cursor, layer.pk)  # after the lock: nobody writes them
         for column, rows in _layer_rows(layer).items():
             sync = _insert if not has_rows[column] else _sync
             cursor.execute(*sync(rows, layer.pk, column, computed_at, ids=need_ids))
             held[column], count[column], changed[column] = cursor.fetchone()
-        if layer.representation == Representation.TRACKS:
-            # Not for the rest of an outer transaction, if there is one.
-            cursor.execute("RESET enable_sort")
     return (
         LayerExposure(
             layer_id=layer.pk,
@@ -220,30 +214,64 @@ def _layer_rows(layer: HazardLayer) -> dict[str, Query]:
             for model, column in PLACES
         }
     if layer.representation == Representation.TRACKS:
-        return {
-            column: track_exposure(
-                points=_open_points(model), layer_id=layer.pk, breaks=layer.breaks
-            )
-            for model, column in PLACES
-        }
+        return _track_rows(layer)
     return _raster_rows(layer)
 
 
+# Ids and coordinates of the open places of each kind, in PLACES order.
+Located = list[tuple[np.ndarray, np.ndarray, np.ndarray]]
+
+
 def _raster_rows(layer: HazardLayer) -> dict[str, Query]:
-    """The sampled rows of every kind of place: one raster read for all of them,
-    the values sent by binary COPY to a temporary table per kind of place (in
-    the layer's transaction)."""
-    places = [_open_lon_lat(model) for model, _ in PLACES]
-    lon = np.concatenate([p[1] for p in places])
-    lat = np.concatenate([p[2] for p in places])
-    values = rasters.sample(layer, lon, lat)
+    """The raster's value at every open place (one read for all of them): the
+    places with a value > 0 are exposed; nodata and places outside are not."""
+    places = [_open_xy(model, "location") for model, _ in PLACES]
+    values = rasters.sample(layer, *_joined(places))
+    keep = np.isfinite(values) & (values > 0)
+    return _sampled_rows(layer, places, keep, values, np.full(values.shape, np.nan))
+
+
+def _track_rows(layer: HazardLayer) -> dict[str, Query]:
+    """Every open place's distance to the layer's nearest track segment and the
+    strongest wind whose radius covers it (NaN beyond every radius), in metres on
+    UTM 48N; a layer without tracks gives no rows."""
+    places = [_open_xy(model, "location_utm") for model, _ in PLACES]
+    metres, wind = tracks.track_exposure(
+        tracks.layer_segments(layer.pk), *_joined(places)
+    )
+    return _sampled_rows(layer, places, np.isfinite(metres), wind, metres / 1000.0)
+
+
+def _joined(places: Located) -> tuple[np.ndarray, np.ndarray]:
+    """The coordinates of every kind of place, one after the other."""
+    return (
+        np.concatenate([x for _, x, _ in places]),
+        np.concatenate([y for _, _, y in places]),
+    )
+
+
+def _sampled_rows(
+    layer: HazardLayer,
+    places: Located,
+    keep: np.ndarray,
+    intensity: np.ndarray,
+    distance_km: np.ndarray,
+) -> dict[str, Query]:
+    """Per kind of place, the rows of values computed outside the database for
+    `places` (joined as by `_joined`; NaN for none), those in `keep` sent by binary
+    COPY to a temporary table per kind of place (in the layer's transaction)."""
     rows = {}
     start = 0
     for (model, column), (ids, _, _) in zip(PLACES, places, strict=True):
-        own = values[start : start + ids.size]
+        own = slice(start, start + ids.size)
         start += ids.size
-        keep = np.isfinite(own) & (own > 0)  # nodata, outside or <= 0: not exposed
-        table = _values_table(f"salasafe_sampled_{column}", ids[keep], own[keep])
+        kept = keep[own]
+        table = _values_table(
+            f"salasafe_sampled_{column}",
+            ids[kept],
+            intensity[own][kept],
+            distance_km[own][kept],
+        )
         rows[column] = _still_open(
             sampled_exposure(table=table, breaks=layer.breaks), model
         )
@@ -255,7 +283,7 @@ def _still_open(rows: Query, model: type[Place]) -> Query:
 
     The sampled ids were read by an earlier statement: a place deleted (or
     closed) since then must not get a row back, and no foreign key refuses one
-    (docs/adr/0006). Zones and tracks read the places in the writing statement.
+    (docs/adr/0006). Zones read the places in the writing statement.
     """
     sql = f"""
         SELECT r.* FROM ({rows.sql}) r
@@ -279,8 +307,8 @@ def _copy_row(**fields: str) -> np.dtype:
     return np.dtype(layout)
 
 
-_ID_VALUE = _copy_row(id=">i8", intensity=">f8")
-_ID_LON_LAT = _copy_row(id=">i8", lon=">f8", lat=">f8")
+_ID_VALUES = _copy_row(id=">i8", intensity=">f8", distance_km=">f8")
+_ID_X_Y = _copy_row(id=">i8", x=">f8", y=">f8")
 
 
 def _copy_binary(row: np.dtype, **columns: np.ndarray) -> bytes:
@@ -301,17 +329,22 @@ def _from_copy_binary(payload: bytes, row: np.dtype) -> np.ndarray:
     return np.frombuffer(payload[start:-2], dtype=row)
 
 
-def _values_table(name: str, ids: np.ndarray, values: np.ndarray) -> str:
-    """A temporary table `name (id int8, intensity float8)` dropped at commit,
-    filled with `ids` and `values` by one binary COPY; its quoted name."""
+def _values_table(
+    name: str, ids: np.ndarray, intensity: np.ndarray, distance_km: np.ndarray
+) -> str:
+    """A temporary table `name (id int8, intensity float8, distance_km float8)`
+    dropped at commit, filled by one binary COPY; its quoted name."""
     table = connection.ops.quote_name(name)
-    payload = _copy_binary(_ID_VALUE, id=ids, intensity=values)
+    payload = _copy_binary(
+        _ID_VALUES, id=ids, intensity=intensity, distance_km=distance_km
+    )
     with connection.cursor() as cursor:
         # Gone at commit; dropped here too when the transaction is an outer one's
         # savepoint (tests, or several layers in one transaction).
         cursor.execute(f"DROP TABLE IF EXISTS {table}")
         cursor.execute(
-            f"CREATE TEMPORARY TABLE {table} (id int8, intensity float8) ON COMMIT DROP"
+            f"CREATE TEMPORARY TABLE {table} "
+            "(id int8, intensity float8, distance_km float8) ON COMMIT DROP"
         )
         with cursor.copy(f"COPY {table} FROM STDIN (FORMAT BINARY)") as copy:
             copy.write(payload)
@@ -402,23 +435,26 @@ def _open_points(model: type[Place]) -> Points:
     )
 
 
-def _open_lon_lat(model: type[Place]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Ids, longitudes and latitudes of the open places of `model`, in one binary
-    COPY read straight into numpy (no Python object per place)."""
+def _open_xy(
+    model: type[Place], column: str
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Ids and coordinates (x, y) of the open places of `model` in their point
+    `column` (location: lon/lat; location_utm: metres), in one binary COPY read
+    straight into numpy (no Python object per place)."""
     connection.ensure_connection()
     # COPY takes no parameters: the status is quoted as a literal.
     status = Literal(Place.Status.OPEN.value).as_string(connection.connection)
     query = (
-        f"COPY (SELECT id, ST_X(location), ST_Y(location) FROM {_table(model)} "
+        f"COPY (SELECT id, ST_X({column}), ST_Y({column}) FROM {_table(model)} "
         f"WHERE status = {status} ORDER BY id) TO STDOUT (FORMAT BINARY)"
     )
     with connection.cursor() as cursor, cursor.copy(query) as copy:
         payload = b"".join(bytes(block) for block in copy)
-    rows = _from_copy_binary(payload, _ID_LON_LAT)
+    rows = _from_copy_binary(payload, _ID_X_Y)
     return (
         rows["id"].astype(np.int64),
-        rows["lon"].astype(np.float64),
-        rows["lat"].astype(np.float64),
+        rows["x"].astype(np.float64),
+        rows["y"].astype(np.float64),
     )
 
 

@@ -1,5 +1,6 @@
-"""Hazard classes from intensities, in Python and in SQL, and the set-based
-exposure queries of `hazards.sql` on any relation of points."""
+"""Hazard classes from intensities, in Python and in SQL, the set-based
+exposure queries of `hazards.sql` on any relation of points, and the track
+exposure of `hazards.tracks` on any points."""
 
 import math
 
@@ -7,9 +8,10 @@ import numpy as np
 import pytest
 from django.db import connection
 
+from hazards import tracks
 from hazards.classes import HazardType, intensity_class
 from hazards.models import HazardLayer, HazardZone, StormTrack
-from hazards.sql import Points, class_sql, track_exposure, value_exposure, zone_exposure
+from hazards.sql import Points, class_sql, sampled_exposure, zone_exposure
 from tests.factories import box
 
 FLOOD = (0.5, 1.5, 3.0)
@@ -132,10 +134,24 @@ def test_zone_exposure_takes_the_highest_of_the_containing_zones():
     assert rows == {1: (2.0, 3, None), 2: (0.8, 2, None)}
 
 
+def utm(*lon_lat: tuple[float, float]) -> tuple[np.ndarray, np.ndarray]:
+    """The points in metres on UTM 48N, projected by PostGIS."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT ST_X(p), ST_Y(p) FROM unnest(%s::float8[], %s::float8[]) "
+            "WITH ORDINALITY AS v(x, y, n), "
+            "ST_Transform(ST_SetSRID(ST_MakePoint(x, y), 4326), 32648) AS p "
+            "ORDER BY n",
+            [[p[0] for p in lon_lat], [p[1] for p in lon_lat]],
+        )
+        xy = np.array(cursor.fetchall(), dtype=float)
+    return xy[:, 0], xy[:, 1]
+
+
 @pytest.mark.django_db
 def test_track_exposure_distance_and_wind_of_any_points():
-    """Any points relation: every point gets its distance to the nearest segment;
-    within the radius the wind and its class, beyond it no wind and class 0."""
+    """Any points: every point gets its distance to the nearest segment; within
+    the radius the wind, beyond it none (NaN)."""
     storm = layer("Storm", Rep.TRACKS, WIND, hazard_type=HazardType.STORM)
     StormTrack.objects.create(
         layer=storm,
@@ -144,25 +160,90 @@ def test_track_exposure_distance_and_wind_of_any_points():
         radius_km=5,
     )
 
-    rows = run(
-        track_exposure(
-            points=points((104.90, 11.52), (104.90, 11.60)),
-            layer_id=storm.pk,
-            breaks=WIND,
-        )
+    metres, wind = tracks.track_exposure(
+        tracks.layer_segments(storm.pk), *utm((104.90, 11.52), (104.90, 11.60))
     )
 
-    (wind, near_class, near_km), (none, far_class, far_km) = rows[1], rows[2]
-    assert (wind, near_class) == (70.0, 3)
-    assert (none, far_class) == (None, 0)
+    assert wind[0] == 70.0
+    assert np.isnan(wind[1])
     # 0.02 and 0.10 degrees of latitude north of the track: 2.2 and 11.1 km.
-    assert near_km == pytest.approx(2.21, abs=0.01)
-    assert far_km == pytest.approx(11.06, abs=0.01)
+    assert metres / 1000 == pytest.approx([2.21, 11.06], abs=0.01)
 
 
 @pytest.mark.django_db
-def test_value_exposure_classes_sampled_values():
-    """Sampled intensities come back with their class under the layer's breaks."""
-    rows = run(value_exposure(ids=[7, 8, 9], values=[0.2, 1.5, 4.0], breaks=FLOOD))
+def test_track_exposure_agrees_with_postgis():
+    """On paths of many vertices, a zero-length segment and radii that cover some
+    points, the distance is PostGIS's `ST_Distance` to the nearest path (UTM 48N)
+    and the wind the strongest of the paths with `ST_DWithin` their radius."""
+    storm = layer("Storm", Rep.TRACKS, WIND, hazard_type=HazardType.STORM)
+    paths = [
+        ("LINESTRING(103.0 12.0, 103.6 12.3, 104.1 12.2, 104.9 12.9)", 80, 60),
+        ("LINESTRING(105.5 11.0, 104.2 11.4)", 40, 150),
+        ("LINESTRING(104.5 13.5, 104.5 13.5)", 110, 30),  # a storm standing still
+        ("LINESTRING(102.6 10.6, 102.61 10.6, 103.5 10.9)", 25, 0),
+    ]
+    for wkt, kt, km in paths:
+        StormTrack.objects.create(
+            layer=storm, path=f"SRID=4326;{wkt}", max_wind_kt=kt, radius_km=km
+        )
+    rng = np.random.default_rng(7)
+    lon, lat = rng.uniform(102.3, 107.6, 400), rng.uniform(10.4, 14.7, 400)
+    x, y = utm(*zip(lon, lat, strict=True))
 
-    assert rows == {7: (0.2, 1, None), 8: (1.5, 3, None), 9: (4.0, 4, None)}
+    metres, wind = tracks.track_exposure(tracks.layer_segments(storm.pk), x, y)
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            SELECT min(ST_Distance(t.path_utm, p)),
+                   max(t.max_wind_kt) FILTER (
+                       WHERE ST_DWithin(t.path_utm, p, t.radius_km * 1000))
+            FROM unnest(%s::float8[], %s::float8[]) WITH ORDINALITY AS v(x, y, n)
+            CROSS JOIN LATERAL ST_SetSRID(ST_MakePoint(x, y), 32648) AS p
+            JOIN hazards_stormtrack t ON t.layer_id = %s
+            GROUP BY n ORDER BY n
+            """,
+            [x.tolist(), y.tolist(), storm.pk],
+        )
+        expected = np.array(cursor.fetchall(), dtype=float)
+    np.testing.assert_allclose(metres, expected[:, 0], rtol=0, atol=1e-6)
+    np.testing.assert_array_equal(wind, expected[:, 1])  # NULL -> NaN on both sides
+    assert 0 < np.isnan(wind).sum() < len(wind)  # some covered, some not
+    assert {80.0, 40.0, 110.0} <= set(wind[~np.isnan(wind)])
+
+
+@pytest.mark.django_db
+def test_track_exposure_of_a_layer_without_tracks():
+    """No segment: no nearest one (inf) and no wind."""
+    storm = layer("Storm", Rep.TRACKS, WIND, hazard_type=HazardType.STORM)
+
+    metres, wind = tracks.track_exposure(
+        tracks.layer_segments(storm.pk), *utm((104.9, 11.5))
+    )
+
+    assert np.isinf(metres).all()
+    assert np.isnan(wind).all()
+
+
+@pytest.mark.django_db
+def test_sampled_exposure_classes_values_computed_outside():
+    """Values from a table come back with their class under the breaks; NaN is
+    none: a cell with no distance, a point beyond the radius with no intensity."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "CREATE TEMPORARY TABLE sampled (id int8, intensity float8, "
+            "distance_km float8)"
+        )
+        cursor.execute(
+            "INSERT INTO sampled VALUES (7, 0.2, 'NaN'), (8, 1.5, 'NaN'), "
+            "(9, 4.0, 2.5), (10, 'NaN', 30.0)"
+        )
+
+    rows = run(sampled_exposure(table="sampled", breaks=FLOOD))
+
+    assert rows == {
+        7: (0.2, 1, None),
+        8: (1.5, 3, None),
+        9: (4.0, 4, 2.5),
+        10: (None, 0, 30.0),
+    }

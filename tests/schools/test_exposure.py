@@ -371,6 +371,20 @@ def test_track_radius_edge_and_wind_class(geography):
     assert inside[2] < 3 < outside[2]
 
 
+def test_a_storm_layer_without_tracks_gives_no_rows(storm):
+    """With no segment there is no nearest track: the places of a layer whose
+    tracks are all gone lose their rows (they had a distance, no longer)."""
+    make_school("NEAR-BOTH", 104.90, 11.52)
+    exposure_recompute()
+    assert set(exposures(storm)) == {"NEAR-BOTH"}
+
+    StormTrack.objects.filter(layer=storm).delete()
+    exposure_recompute(layer_ids=[storm.pk])
+
+    assert exposures(storm) == {}
+    assert School.objects.get(code="NEAR-BOTH").hazard_level == 0
+
+
 # Layers, re-runs and levels
 
 
@@ -593,11 +607,11 @@ def test_a_full_recompute_takes_constant_queries(
         assert sum(layer.schools for layer in result.layers) > n
     assert counts[0] == counts[1]
     # 1 (layers) + 7 per zone layer (savepoint, lock, jit off, whether it has
-    # rows, 2 upserts, release) + 9 per track layer (+ sort off, reset) + 15 per
-    # raster layer (+ 2 reads, and per kind of place a drop, create and COPY of
-    # its sampled values) + 6 (savepoint, drop inactive, active layers, 2 level
-    # updates, release).
-    with django_assert_max_num_queries(38):
+    # rows, 2 upserts, release) + 15 per raster layer (+ 2 reads of the places,
+    # and per kind of place a drop, create and COPY of its sampled values) + 16
+    # per track layer (+ its segments) + 6 (savepoint, drop inactive, active
+    # layers, 2 level updates, release).
+    with django_assert_max_num_queries(45):
         exposure_recompute()
 
 

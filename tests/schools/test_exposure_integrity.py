@@ -13,9 +13,9 @@ from django.db import connection
 from rasterio.transform import from_origin
 from rasterio.warp import transform
 
-from hazards import rasters
+from hazards import rasters, tracks
 from hazards.classes import HazardType
-from hazards.models import HazardLayer, HazardZone
+from hazards.models import HazardLayer, HazardZone, StormTrack
 from schools.exposure import exposure_recompute
 from schools.models import Exposure, School, Service
 from tests.factories import box, make_school, make_service
@@ -258,6 +258,40 @@ def test_a_place_deleted_while_a_raster_is_sampled_gets_no_row(
     exposure_recompute()
 
     assert rows() == {("Flood depth", "STAYS")}
+    assert orphans() == 0
+
+
+def test_a_place_deleted_while_tracks_are_measured_gets_no_row(geography, monkeypatch):
+    """Track distances are computed from places read before the rows are
+    written: a school deleted in between gets no row back."""
+    storm = HazardLayer.objects.create(
+        name="Storm",
+        hazard_type=HazardType.STORM,
+        representation=Rep.TRACKS,
+        breaks=[34.0, 64.0, 96.0],
+        units="kt",
+    )
+    StormTrack.objects.create(
+        layer=storm,
+        path="SRID=4326;LINESTRING(104.80 11.50, 105.00 11.50)",
+        max_wind_kt=70,
+        radius_km=50,
+    )
+    make_school("STAYS", 104.90, 11.52)
+    gone = make_school("DELETED", 104.90, 11.53)
+    measure = tracks.track_exposure
+
+    def measure_then_delete(*args, **kwargs):
+        measured = measure(*args, **kwargs)
+        with connection.cursor() as cursor:
+            cursor.execute("DELETE FROM schools_school WHERE id = %s", [gone.pk])
+        return measured
+
+    monkeypatch.setattr(tracks, "track_exposure", measure_then_delete)
+
+    exposure_recompute()
+
+    assert rows() == {("Storm", "STAYS")}
     assert orphans() == 0
 
 
