@@ -218,6 +218,20 @@ def test_a_recompute_after_deletes_leaves_no_orphan(exposed):
     assert rows() == {("2011", "SCH-B"), ("2011", "SRV-B")}
 
 
+def delete_after(monkeypatch, module, name: str, school: School) -> None:
+    """Make `module.name` delete `school` by SQL (as another session could) once
+    it has run, i.e. after the engine has read the places and before it writes."""
+    run = getattr(module, name)
+
+    def run_then_delete(*args, **kwargs):
+        result = run(*args, **kwargs)
+        with connection.cursor() as cursor:
+            cursor.execute("DELETE FROM schools_school WHERE id = %s", [school.pk])
+        return result
+
+    monkeypatch.setattr(module, name, run_then_delete)
+
+
 # A raster whose one 1 km cell around Phnom Penh holds 2.0 m.
 RASTER_ORIGIN = (490_000.0, 1_280_000.0)  # top left, UTM 48N
 
@@ -245,15 +259,7 @@ def test_a_place_deleted_while_a_raster_is_sampled_gets_no_row(
     (lon,), (lat,) = transform("EPSG:32648", "EPSG:4326", [x0 + 500], [y0 - 500])
     make_school("STAYS", lon, lat)
     gone = make_school("DELETED", lon, lat)
-    sample = rasters.sample
-
-    def sample_then_delete(*args, **kwargs):
-        values = sample(*args, **kwargs)
-        with connection.cursor() as cursor:
-            cursor.execute("DELETE FROM schools_school WHERE id = %s", [gone.pk])
-        return values
-
-    monkeypatch.setattr(rasters, "sample", sample_then_delete)
+    delete_after(monkeypatch, rasters, "sample", gone)
 
     exposure_recompute()
 
@@ -279,15 +285,7 @@ def test_a_place_deleted_while_tracks_are_measured_gets_no_row(geography, monkey
     )
     make_school("STAYS", 104.90, 11.52)
     gone = make_school("DELETED", 104.90, 11.53)
-    measure = tracks.track_exposure
-
-    def measure_then_delete(*args, **kwargs):
-        measured = measure(*args, **kwargs)
-        with connection.cursor() as cursor:
-            cursor.execute("DELETE FROM schools_school WHERE id = %s", [gone.pk])
-        return measured
-
-    monkeypatch.setattr(tracks, "track_exposure", measure_then_delete)
+    delete_after(monkeypatch, tracks, "track_exposure", gone)
 
     exposure_recompute()
 
