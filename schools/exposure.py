@@ -14,15 +14,17 @@ recompute). The number of queries does not depend on the number of places.
 
 Rows kept: a place has a row on a layer when it is exposed (class > 0) and, on a
 track layer that has tracks, always (its distance to the nearest track is kept
-beyond the wind radius, with class 0). No row means class 0; the API still lists every active
-layer. `computed_at` is when the row's current values were computed: a
-recompute that finds the same values does not rewrite the row (writing is what
-costs most: each row goes to two indexes). The table has no foreign-key
-constraints, which PostgreSQL would check once per row: Django cascades deletes
-and statement-level triggers (migration 0010) remove the rows of places and
-layers deleted by SQL; every row written here comes from places read in the
-writing statement, and a full recompute removes any row whose place or layer is
-gone (docs/adr/0006-exposure-without-foreign-keys.md).
+beyond the wind radius, with class 0). No row means class 0; the API still lists
+every active layer. `computed_at` is when the row's current values were
+computed: a recompute that finds the same values does not rewrite the row
+(writing is what costs most: each row goes to two indexes). The table has no
+foreign-key constraints, which PostgreSQL would check once per row: Django
+cascades deletes and statement-level triggers (migration 0010) remove the rows
+of places and layers deleted by SQL; every row written here is of a place open
+when the writing statement runs (zones join the places in it; values computed
+outside the database are filtered by `_still_open`), and a full recompute
+removes any row whose place or layer is gone
+(docs/adr/0006-exposure-without-foreign-keys.md).
 """
 
 from __future__ import annotations
