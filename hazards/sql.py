@@ -1,11 +1,11 @@
 """Set-based exposure of any set of points to one hazard layer, as SQL.
 
 A table of points goes in, a table of results comes out. The points are a query
-(`Points`) selecting `id`, `geom` (EPSG:4326) and `geom_utm` (EPSG:32648, UTM
-48N, metres); select them straight from indexed columns so that PostGIS can use
-their GiST indexes. Each exposure function returns a `Query` yielding the
-columns `id, intensity, hazard_class, distance_km` for the caller to wrap, e.g.
-in an `INSERT ... SELECT`. Nothing here knows what the points are.
+(`Points`) selecting `id` and `geom` (EPSG:4326); select them straight from an
+indexed column so that PostGIS can use its GiST index. Each exposure function
+returns a `Query` yielding the columns `id, intensity, hazard_class,
+distance_km` for the caller to wrap, e.g. in an `INSERT ... SELECT`. Nothing here
+knows what the points are.
 
 Strategies (timed against bare queries by bench/exposure.py):
 - zones: the layer's zones drive a LATERAL join into the points' GiST index,
@@ -13,7 +13,7 @@ Strategies (timed against bare queries by bench/exposure.py):
   points -> zones join lets PostgreSQL loop over the points and re-prepare a
   polygon for each; ST_Subdivide only helps that plain form.
 - tracks: the segments go out (`track_segments`, metres on UTM 48N) to numpy
-  (`hazards.tracks`), which is about 40x faster than a radius join here: a
+  (`hazards.tracks`), which is 20-40x faster than a radius join here: a
   storm's radius covers a third of the country, so PostGIS would evaluate
   millions of (segment, point) pairs at about 1 us each.
 - values computed outside the database (raster cells read by
@@ -39,7 +39,7 @@ COLUMNS = ("id", "intensity", "hazard_class", "distance_km")
 
 @dataclass(frozen=True, slots=True)
 class Points:
-    """A relation of points: SQL selecting `id, geom (4326), geom_utm (32648)`."""
+    """A relation of points: SQL selecting `id, geom (4326)`."""
 
     sql: str
     params: tuple[Any, ...] = ()

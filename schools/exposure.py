@@ -431,8 +431,7 @@ def _sync(
 def _open_points(model: type[Place]) -> Points:
     """The open places of `model` as a points relation for `hazards.sql`."""
     return Points(
-        f"SELECT id, location AS geom, location_utm AS geom_utm "
-        f"FROM {_table(model)} WHERE status = %s",
+        f"SELECT id, location AS geom FROM {_table(model)} WHERE status = %s",
         (Place.Status.OPEN.value,),
     )
 

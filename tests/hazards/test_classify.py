@@ -83,7 +83,7 @@ def run(query) -> dict[int, tuple]:
 def points(*xy: tuple[float, float]) -> Points:
     """Points 1, 2, ... given by lon/lat, as a relation without any index."""
     return Points(
-        "SELECT v.id, g.geom, ST_Transform(g.geom, 32648) AS geom_utm "
+        "SELECT v.id, g.geom "
         "FROM unnest(%s::int[], %s::float8[], %s::float8[]) AS v(id, x, y) "
         "CROSS JOIN LATERAL "
         "(SELECT ST_SetSRID(ST_MakePoint(v.x, v.y), 4326) AS geom) g",
