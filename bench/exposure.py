@@ -24,8 +24,8 @@ communes (denser along the rivers, as in the demo) and times, in the same run:
              or ST_Distance to the collected segments), or both in one pass (the
              radius join's distances, KNN beyond them), whichever is faster
   tracks, numpy  not a PostGIS baseline: the engine's own arithmetic
-             (hazards.tracks.track_exposure) on the points and segments fetched
-             by plain queries, with nothing written
+             (hazards.tracks.track_exposure) on the points fetched by a plain
+             query and the layer's segments, with nothing written
 
 Each time is the fastest of --repeat runs; the recompute is a first compute
 (no exposure rows yet, all levels 0), as after importing the layers, and an
@@ -536,23 +536,16 @@ def bare_raster(layer: Any) -> int:
 
 
 def bare_tracks(layer: Any) -> int:
-    """The engine's track arithmetic alone: fetch the open schools' UTM points and
-    the layer's segments with plain queries, compute, write nothing."""
-    from hazards.tracks import Segments, track_exposure
+    """The engine's track arithmetic alone: fetch the open schools' UTM points with
+    a plain query and the layer's segments, compute, write nothing."""
+    from hazards.tracks import layer_segments, track_exposure
 
     rows = sql(
         f"SELECT ST_X(location_utm), ST_Y(location_utm) FROM {school_table()} "
         "WHERE status = 'open'"
     )
     points = np.array(rows, dtype=float).reshape(-1, 2)
-    ends = sql(
-        "SELECT ST_X(ST_StartPoint(s.geom)), ST_Y(ST_StartPoint(s.geom)), "
-        "ST_X(ST_EndPoint(s.geom)), ST_Y(ST_EndPoint(s.geom)), t.max_wind_kt, "
-        "t.radius_km * 1000.0 FROM hazards_stormtrack t, "
-        "ST_DumpSegments(t.path_utm) s WHERE t.layer_id = %s",
-        [layer.pk],
-    )
-    segments = Segments(*np.array(ends, dtype=float).T)
+    segments = layer_segments(layer.pk)
     _, wind = track_exposure(segments, points[:, 0], points[:, 1])
     return int(np.isfinite(wind).sum())
 

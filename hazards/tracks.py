@@ -41,9 +41,6 @@ class Segments:
     wind_kt: FloatArray
     radius_m: FloatArray
 
-    def __len__(self) -> int:
-        return len(self.wind_kt)
-
 
 def layer_segments(layer_id: int) -> Segments:
     """The straight segments of every track of a layer (one query)."""
